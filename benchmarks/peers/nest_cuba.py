@@ -1,0 +1,157 @@
+#!/usr/bin/env python
+"""NEST peer runner for the Vogels-Abbott CUBA benchmark.
+
+The same network as Brian2's ``examples/CUBA.py`` (see brian2_cuba.py),
+expressed with NEST 3's ``iaf_psc_exp``.  Run it with the peers virtualenv::
+
+    /work/peers-venv/bin/python nest_cuba.py --n 4000 --p 0.02 --t-stop 1.0 \
+        --seed 1 --out-npz spikes.npz
+
+Mapping of the Brian2 model onto iaf_psc_exp
+--------------------------------------------
+Brian2:  dv/dt = (ge + gi - (v - El)) / taum,  ge += we (in mV) on a spike.
+NEST:    dV/dt = -(V - E_L) / tau_m + I_syn / C_m,  I_syn += w (in pA).
+With C_m = 20 pF and tau_m = 20 ms, I_syn / C_m = I_syn[pA] / 20 pF equals
+ge[mV] / 20 ms when I_syn[pA] = ge[mV], so the Brian2 weights carry over
+numerically: w_E = 1.62 pA, w_I = -9.0 pA (negative weights go to the
+inhibitory port with tau_syn_in).  Refractoriness clamps V at V_reset while
+the synaptic currents keep decaying, as with Brian2's "(unless refractory)".
+
+Differences that cannot be removed:
+* NEST's minimal delay is one time step, so spikes arrive 0.1 ms later than
+  with Brian2's zero-delay synapses.
+* NEST stamps a spike at the end of the step in which the threshold was
+  crossed (times in (0, t_stop]); Brian2 stamps it at the start of that step
+  (times in [0, t_stop)).  Recorded times are saved as NEST reports them.
+* Random numbers (V_m init, connectivity) come from a different generator, so
+  the realisation differs from Brian2's for the same --seed.
+
+Exactly one JSON line is written to stdout (NEST's own output is diverted to
+stderr).  Keys as in brian2_cuba.py, with engine "nest":
+    sim_time    wall time of nest.Simulate(t_stop) (Prepare + Run + Cleanup)
+    build_time  wall time of Create + Connect (neurons, recorder, synapses)
+    details     NEST's own kernel timers (time_simulate, time_communicate_prepare,
+                time_construction_create/connect, ...), in seconds
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+
+def peak_rss_mb():
+    """max(ru_maxrss) of this process and its waited-for children, in MB."""
+    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(rss_self, rss_children) / 1024.0  # Linux: ru_maxrss is in KiB
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=4000, help="number of neurons")
+    ap.add_argument("--p", type=float, default=0.02, help="connection probability")
+    ap.add_argument("--t-stop", type=float, default=1.0, help="simulated time (s)")
+    ap.add_argument("--seed", type=int, default=1, help="seed; NEST rng_seed = seed + 1")
+    ap.add_argument("--out-npz", default=None,
+                    help="optional .npz for spikes: i (int32), t (float64, s)")
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+
+    # NEST prints a banner and messages on stdout; point fd 1 at stderr so the
+    # JSON line is the only thing on stdout.
+    json_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    os.environ.setdefault("PYNEST_QUIET", "1")  # suppress the import banner
+
+    import numpy as np
+    import nest
+
+    nest.ResetKernel()
+    try:  # NEST >= 3.10
+        nest.verbosity = nest.VerbosityLevel.ERROR
+    except AttributeError:  # older NEST 3.x
+        nest.set_verbosity("M_ERROR")
+
+    dt_ms = 0.1
+    nest.SetKernelStatus({
+        "resolution": dt_ms,
+        "local_num_threads": 1,
+        "rng_seed": args.seed + 1,  # NEST requires a seed >= 1
+    })
+
+    N = args.n
+    N_E = int(0.8 * N)
+    p = args.p
+
+    neuron_params = {
+        "C_m": 20.0,        # pF; C_m == tau_m so that 1 pA acts like 1 mV
+        "tau_m": 20.0,      # ms
+        "tau_syn_ex": 5.0,  # ms (taue)
+        "tau_syn_in": 10.0, # ms (taui)
+        "t_ref": 5.0,       # ms
+        "E_L": -49.0,       # mV
+        "V_th": -50.0,      # mV
+        "V_reset": -60.0,   # mV
+        "I_e": 0.0,         # pA
+    }
+    we = 60 * 0.27 / 10     # 1.62 pA  (Brian2: mV)
+    wi = -20 * 4.5 / 10     # -9.0 pA  (Brian2: mV)
+
+    t0 = time.perf_counter()
+    P = nest.Create("iaf_psc_exp", N, params=neuron_params)
+    # Vr + rand() * (Vt - Vr)
+    P.V_m = nest.random.uniform(min=-60.0, max=-50.0)
+    spikes = nest.Create("spike_recorder")
+
+    conn = {"rule": "pairwise_bernoulli", "p": p, "allow_autapses": True}
+    nest.Connect(P[:N_E], P, conn, {"synapse_model": "static_synapse",
+                                    "weight": we, "delay": dt_ms})
+    nest.Connect(P[N_E:], P, conn, {"synapse_model": "static_synapse",
+                                    "weight": wi, "delay": dt_ms})
+    nest.Connect(P, spikes)
+    t1 = time.perf_counter()
+
+    nest.Simulate(args.t_stop * 1000.0)
+    t2 = time.perf_counter()
+
+    ks = nest.GetKernelStatus()
+    # NEST's kernel timers (s); per-thread timers come as arrays: take the max.
+    details = {k: float(np.max(ks[k])) for k in sorted(ks) if k.startswith("time_")}
+    details["num_connections"] = int(ks["num_connections"])
+
+    ev = spikes.get("events")
+    i = (np.asarray(ev["senders"]) - P[0].global_id).astype(np.int32)
+    t = np.asarray(ev["times"], dtype=np.float64) / 1000.0  # ms -> s
+    order = np.lexsort((i, t))  # sort by time, then index (like Brian2)
+    i, t = i[order], t[order]
+    if args.out_npz:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out_npz)), exist_ok=True)
+        np.savez(args.out_npz, i=i, t=t)
+
+    n_spikes = int(i.size)
+    result = {
+        "engine": "nest",
+        "n": N,
+        "p": p,
+        "t_stop": args.t_stop,
+        "seed": args.seed,
+        "sim_time": t2 - t1,
+        "build_time": t1 - t0,
+        "n_spikes": n_spikes,
+        "mean_rate": n_spikes / (N * args.t_stop),
+        "peak_rss_mb": peak_rss_mb(),
+        "details": details,
+    }
+    sys.stdout.flush()
+    json_out.write(json.dumps(result) + "\n")
+    json_out.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Argument checks shared by every public function.
+
+Messages follow one pattern: "`arg` must be <expectation>; got <value> (<type/shape>). <fix>."
+Only the API layer calls these; kernels assume their inputs are valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+
+
+def describe(value) -> str:
+    """Short description of a value for error messages: the value and its type or shape."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (list, tuple)) and len(value) > 6:
+        return f"{type(value).__name__} of length {len(value)}"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def suggest(name: str, valid: Iterable[str]) -> str:
+    """' Did you mean `x`?' for the nearest valid name, or a list of the valid names."""
+    valid = list(valid)
+    close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.5)
+    if close:
+        return f" Did you mean `{close[0]}`?"
+    return " Valid: " + ", ".join(f"`{v}`" for v in valid) + "." if valid else ""
+
+
+def check_choice(name: str, value, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"`{name}` must be one of {choices}; got {describe(value)}."
+                         + (suggest(value, choices) if isinstance(value, str) else ""))
+    return value
+
+
+def check_real(name: str, value, *, unit: str = "") -> float:
+    """A finite real scalar (bool is rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value.item()
+        else:
+            raise TypeError(f"`{name}` must be a real number{_in(unit)}; got {describe(value)}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be finite{_in(unit)}; got {value}.")
+    return value
+
+
+def check_positive(name: str, value, *, unit: str = "", allow_zero: bool = False) -> float:
+    value = check_real(name, value, unit=unit)
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"`{name}` must be {bound}{_in(unit)}; got {value}.")
+    return value
+
+
+def check_probability(name: str, value) -> float:
+    value = check_real(name, value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"`{name}` must be a probability in [0, 1]; got {value}.")
+    return value
+
+
+def check_int(name: str, value, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"`{name}` must be an integer; got {describe(value)}.")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value}.")
+    return value
+
+
+def check_real_array(name: str, value, *, shape: tuple | None = None, unit: str = "",
+                     positive: bool = False, allow_zero: bool = False) -> np.ndarray:
+    """A finite float64 array, optionally of a given shape (None entries are free)."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be numeric{_in(unit)}; got {describe(value)}.") from None
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
+        if not ok:
+            want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"`{name}` must have shape {want}; got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        bad = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
+        raise ValueError(f"`{name}` must be finite{_in(unit)}; got {arr.ravel()[bad]} at flat index {bad}.")
+    if positive:
+        bad = arr <= 0 if not allow_zero else arr < 0
+        if np.any(bad):
+            i = np.flatnonzero(bad.ravel())[0]
+            raise ValueError(f"`{name}` must be {'>= 0' if allow_zero else '> 0'}{_in(unit)}; "
+                             f"got {arr.ravel()[i]} at flat index {i}.")
+    return arr
+
+
+def warn_if_ms(name: str, value: float, *, limit: float = 100.0) -> None:
+    """Times are in seconds: a large value is probably milliseconds (brian2-style hint)."""
+    if value > limit:
+        warnings.warn(f"`{name}` = {value} s is over {limit:g} s; times are in seconds: did you pass ms? "
+                      f"(use e.g. `{name}={value / 1000:g}`).", UserWarning, stacklevel=3)
+
+
+def _in(unit: str) -> str:
+    return f" (in {unit})" if unit else ""

@@ -1,0 +1,125 @@
+"""The ``spikerate`` command.
+
+::
+
+    spikerate run [NAME|FILE.toml] [--out PATH] [--set key=value ...]
+    spikerate list
+    spikerate show RESULT.nc
+
+A user error (unknown scenario key, bad value, missing file) prints one line on stderr and
+exits with status 2, writing nothing; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..errors import SchemaError, ScenarioError
+
+USER_ERRORS = (ScenarioError, SchemaError, ValueError, TypeError, FileNotFoundError, MemoryError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="spikerate", description="Spiking networks, rate models and their training.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a scenario (default: cuba) and write a NetCDF file")
+    r.add_argument("scenario", nargs="?", default=None, help="bundled scenario name or a .toml file")
+    r.add_argument("--out", "-o", default=None, help="output file (default: NAME.nc in the current directory)")
+    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario value, e.g. --set network.n_neurons=1000 (repeatable)")
+    r.add_argument("--quiet", "-q", action="store_true", help="no summary and no progress bar")
+    sub.add_parser("list", help="list the bundled scenarios")
+    s = sub.add_parser("show", help="summarise a result file")
+    s.add_argument("file")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "list":
+            return _list()
+        return _show(args.file)
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"spikerate: error: {msg}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    from ..io import save
+    from ..scenario import DEFAULT, apply_overrides, load_scenario, run_scenario
+    sc = load_scenario(args.scenario or DEFAULT)
+    if args.sets:
+        sc = apply_overrides(sc, args.sets)
+    out = Path(args.out) if args.out else Path(f"{sc.name}.nc")
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise FileNotFoundError(f"`--out` {str(out)!r}: directory {str(out.parent)!r} does not exist.")
+    t0 = time.perf_counter()
+    tree = run_scenario(sc, progress=False if args.quiet else None)
+    save(tree, out)
+    wall = time.perf_counter() - t0
+    if not args.quiet:
+        ds = tree["spikes"].to_dataset()
+        print(summary_line(ds, name=sc.name))
+        print(f"  wall time {wall:.2f} s (compile {ds.attrs['compile_time']:.2f} s, build {ds.attrs['build_time']:.2f} s,"
+              f" run {ds.attrs['run_time']:.2f} s) -> {out}")
+    return 0
+
+
+def summary_line(ds, *, name: str = "") -> str:
+    n = ds.sizes["neuron"]
+    trials = int(ds.attrs.get("n_trials", 1))
+    dur = float(ds.attrs["duration"])
+    spikes = ds.sizes["spike"]
+    rate = spikes / (n * dur * trials)
+    head = f"{name}: " if name else ""
+    return (f"{head}{n} neurons, {dur:g} s x {trials} trial{'s' if trials > 1 else ''}, {spikes} spikes, "
+            f"mean rate {rate:.2f} Hz")
+
+
+def _list() -> int:
+    from ..scenario import list_scenarios
+    items = list_scenarios()
+    width = max(map(len, items), default=0)
+    for name, desc in items.items():
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def _show(file: str) -> int:
+    import xarray as xr
+
+    from ..io import load
+    obj = load(file)
+    nodes = [("/", obj)] if isinstance(obj, xr.Dataset) else [(n.path, n.to_dataset(inherit=False))
+                                                             for n in obj.subtree]
+    for path, ds in nodes:
+        if not ds.data_vars and not ds.attrs:
+            continue
+        schema = ds.attrs.get("schema", "")
+        print(f"{path}  {schema}")
+        if path == "/" and "scenario" in ds.attrs:
+            print(f"  scenario {ds.attrs['scenario']}: {ds.attrs.get('description', '')}")
+        dims = ", ".join(f"{k}={v}" for k, v in ds.sizes.items())
+        if dims:
+            print(f"  dims: {dims}")
+        if schema.startswith("spikerate.spikes/"):
+            print("  " + summary_line(ds))
+            pops = ds["population"].values
+            for pop in dict.fromkeys(pops):
+                sel = (pops[ds["spike_neuron"].values] == pop).sum()
+                n = int((pops == pop).sum())
+                r = sel / (n * float(ds.attrs["duration"]) * int(ds.attrs.get("n_trials", 1)))
+                print(f"    population {pop}: {n} neurons, {int(sel)} spikes, {r:.2f} Hz")
+            print(f"  seed {ds.attrs.get('seed')}, dt {ds.attrs.get('dt')} s, method {ds.attrs.get('method')}, "
+                  f"dtype {ds.attrs.get('dtype')}, spikerate {ds.attrs.get('spikerate_version')}")
+    return 0

@@ -1,0 +1,90 @@
+"""NetCDF-4 files (h5netcdf engine, compressed), written atomically, read with validation.
+
+``save`` writes a Dataset or a DataTree (one group per stage: ``/spikes``, ``/rates``, ...) to
+a temporary file beside the target and renames it, so a crash never leaves a half-written
+result and an existing file is replaced only by a complete one.  ``load`` reads it back
+(into memory, closing the file) and checks every group against the schema.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+
+from .._validation import describe
+from ..errors import SchemaError
+from .schema import validate_dataset
+
+ENGINE = "h5netcdf"
+
+
+def _encoding(ds: xr.Dataset) -> dict:
+    enc = {}
+    for name, var in ds.variables.items():
+        if var.dtype.kind in "fiub" and var.ndim > 0 and var.size > 0:
+            enc[name] = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+    return enc
+
+
+def save(obj: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
+    """Write ``obj`` to ``path`` (NetCDF-4) atomically; returns the path.
+
+    Raises
+    ------
+    TypeError
+        ``obj`` is not a Dataset or DataTree.
+    FileNotFoundError
+        The directory of ``path`` does not exist.
+    """
+    if not isinstance(obj, (xr.Dataset, xr.DataTree)):
+        raise TypeError(f"`obj` must be an xarray.Dataset or DataTree; got {describe(obj)}.")
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"`path` {str(path)!r}: directory {str(folder)!r} does not exist; create it first.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        if isinstance(obj, xr.Dataset):
+            obj.to_netcdf(tmp, engine=ENGINE, encoding=_encoding(obj), invalid_netcdf=False)
+        else:
+            enc = {node.path: _encoding(node.to_dataset(inherit=False)) for node in obj.subtree}
+            obj.to_netcdf(tmp, engine=ENGINE, encoding=enc)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def load(path: str | os.PathLike, *, validate: bool = True) -> xr.Dataset | xr.DataTree:
+    """Read a file written by :func:`save`: a Dataset, or a DataTree when it has groups.
+
+    Every group holding variables is checked against the schema named in its ``schema``
+    attribute; a :class:`~spikerate.errors.SchemaError` says what is missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"`path` {str(path)!r} does not exist or is not a file.")
+    try:
+        with xr.open_datatree(path, engine=ENGINE) as tree:
+            tree = tree.load()
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"`path` {str(path)!r} is not a readable NetCDF-4 file: {exc}") from exc
+    if len(tree.children) == 0:
+        ds = tree.to_dataset()
+        if validate:
+            validate_dataset(ds, where=f"file {path.name}")
+        return ds
+    if validate:
+        for node in tree.subtree:
+            ds = node.to_dataset(inherit=False)
+            if ds.data_vars:
+                validate_dataset(ds, where=f"group {node.path!r} of {path.name}")
+    return tree

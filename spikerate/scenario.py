@@ -1,0 +1,191 @@
+"""Scenario files: a TOML file names a network and the stages to run on it; running it writes
+one NetCDF file holding a DataTree with one group per stage.
+
+::
+
+    description = "..."
+    [network]          # builder = "cuba" | "brunel" | "custom", then the builder's parameters
+    [simulate]         # t_stop, dt, method, dtype, trials, seed, record, record_every
+
+``builder = "custom"`` describes the network itself with ``[[network.populations]]``,
+``[[network.channels]]``, ``[[network.projections]]`` and ``[[network.inputs]]`` tables
+(the form of :meth:`spikerate.sim.Network.to_dict`).
+
+Overrides (``--set network.n_neurons=1000``) go through the same checks as the file: an unknown
+key is an error naming the key and the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import time
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import xarray as xr
+
+from ._validation import suggest
+from .errors import ScenarioError
+from .io.schema import base_attrs
+from .sim import Network, brunel_network, cuba_network, simulate
+
+BUILDERS = {"cuba": cuba_network, "brunel": brunel_network}
+SIMULATE_KEYS = ("t_stop", "dt", "method", "dtype", "trials", "seed", "record", "record_every")
+SECTIONS = ("description", "network", "simulate")
+DEFAULT = "cuba"
+
+
+@dataclass
+class Scenario:
+    name: str
+    config: dict = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def description(self) -> str:
+        return str(self.config.get("description", ""))
+
+
+# ------------------------------------------------------------------------------ finding
+
+
+def scenario_dir() -> Path:
+    """The bundled scenarios: installed as ``spikerate/_scenarios``, or ``scenarios/`` in a checkout."""
+    try:
+        d = resources.files("spikerate._scenarios")
+        if d.is_dir() and any(p.name.endswith(".toml") for p in d.iterdir()):
+            return Path(str(d))
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+        pass
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def list_scenarios() -> dict[str, str]:
+    """Bundled scenario names and their one-line descriptions."""
+    out = {}
+    for p in sorted(scenario_dir().glob("*.toml")):
+        try:
+            out[p.stem] = str(tomllib.loads(p.read_text()).get("description", ""))
+        except tomllib.TOMLDecodeError as exc:  # pragma: no cover - bundled files are tested
+            out[p.stem] = f"(unreadable: {exc})"
+    return out
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A bundled scenario by name, or a TOML file by path."""
+    s = str(name_or_path)
+    path = Path(s)
+    if s.endswith(".toml") or path.is_file():
+        if not path.is_file():
+            raise ScenarioError(f"scenario file {s!r} does not exist.")
+        name = path.stem
+    else:
+        path = scenario_dir() / f"{s}.toml"
+        if not path.is_file():
+            raise ScenarioError(f"unknown scenario {s!r}." + suggest(s, list_scenarios())
+                                + " (`spikerate list` shows them; a file path must end in .toml)")
+        name = s
+    try:
+        config = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    sc = Scenario(name=name, config=config, source=str(path))
+    check_scenario(sc)
+    return sc
+
+
+# ------------------------------------------------------------------------------ checking
+
+
+def _builder_keys(builder: str) -> list[str]:
+    if builder == "custom":
+        return ["builder", "populations", "channels", "projections", "inputs"]
+    return ["builder"] + list(inspect.signature(BUILDERS[builder]).parameters)
+
+
+def check_scenario(sc: Scenario) -> None:
+    """Unknown sections or keys raise ScenarioError naming the key and the nearest valid one."""
+    cfg = sc.config
+    for key in cfg:
+        if key not in SECTIONS:
+            raise ScenarioError(f"unknown scenario key `{key}`." + suggest(key, SECTIONS))
+    net = cfg.get("network")
+    if not isinstance(net, dict):
+        raise ScenarioError("scenario needs a [network] section with `builder = \"cuba\" | \"brunel\" | \"custom\"`.")
+    builder = net.get("builder")
+    valid = list(BUILDERS) + ["custom"]
+    if builder not in valid:
+        raise ScenarioError(f"`network.builder` must be one of {valid}; got {builder!r}."
+                            + (suggest(builder, valid) if isinstance(builder, str) else ""))
+    keys = _builder_keys(builder)
+    for key in net:
+        if key not in keys:
+            raise ScenarioError(f"unknown key `network.{key}` for builder {builder!r}."
+                                + suggest(key, [f"{k}" for k in keys]))
+    simcfg = cfg.get("simulate", {})
+    if not isinstance(simcfg, dict):
+        raise ScenarioError("`simulate` must be a table of simulation settings.")
+    for key in simcfg:
+        if key not in SIMULATE_KEYS:
+            raise ScenarioError(f"unknown key `simulate.{key}`." + suggest(key, SIMULATE_KEYS))
+
+
+def parse_value(text: str):
+    """A TOML value (number, bool, string, array); bare words are strings."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(sc: Scenario, sets: list[str]) -> Scenario:
+    """``["network.n_neurons=1000", ...]`` applied to a copy, then checked."""
+    cfg = copy.deepcopy(sc.config)
+    for item in sets:
+        if "=" not in item:
+            raise ScenarioError(f"`--set {item}` must have the form key=value, e.g. network.n_neurons=1000.")
+        key, text = item.split("=", 1)
+        parts = key.strip().split(".")
+        if len(parts) != 2 or parts[0] not in ("network", "simulate"):
+            all_keys = [f"network.{k}" for k in _builder_keys(cfg.get("network", {}).get("builder", "cuba"))]
+            all_keys += [f"simulate.{k}" for k in SIMULATE_KEYS]
+            raise ScenarioError(f"unknown key `{key}` in --set." + suggest(key, all_keys))
+        cfg.setdefault(parts[0], {})[parts[1]] = parse_value(text.strip())
+    out = Scenario(name=sc.name, config=cfg, source=sc.source)
+    check_scenario(out)
+    return out
+
+
+def build_network(sc: Scenario) -> Network:
+    net = dict(sc.config["network"])
+    builder = net.pop("builder")
+    try:
+        if builder == "custom":
+            return Network.from_dict(net)
+        return BUILDERS[builder](**net)
+    except (ValueError, TypeError) as exc:
+        raise ScenarioError(f"[network] of scenario {sc.name!r}: {exc}") from exc
+
+
+# ------------------------------------------------------------------------------ running
+
+
+def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
+    """Run every stage of ``sc``; returns the DataTree (``/spikes`` for now)."""
+    t0 = time.perf_counter()
+    network = build_network(sc)
+    simcfg = dict(sc.config.get("simulate", {}))
+    simcfg.setdefault("t_stop", 1.0)
+    try:
+        spikes = simulate(network, progress=progress, **simcfg)
+    except (ValueError, TypeError) as exc:
+        raise ScenarioError(f"[simulate] of scenario {sc.name!r}: {exc}") from exc
+    spikes.attrs["scenario"] = sc.name
+    wall = time.perf_counter() - t0
+    root = xr.Dataset(attrs=base_attrs("spikerate.scenario/1", scenario=sc.name, description=sc.description,
+                                       config=json.dumps(sc.config), wall_time=wall))
+    return xr.DataTree.from_dict({"/": root, "/spikes": spikes})
