@@ -12,8 +12,8 @@ from .inputs import Current, Noise, PoissonInput, TimedCurrent
 from .network import Network
 from .networks import brunel_network, cuba_network
 from .params import Channel, LIFParams, Population
-from .simulation import estimate_memory, simulate
+from .simulation import connectivity, estimate_memory, simulate
 
 __all__ = ["AllToAll", "Channel", "Current", "FixedInDegree", "FixedProbability", "FromMatrix", "LIFParams",
            "LogNormal", "Network", "Noise", "Normal", "PoissonInput", "Population", "Projection",
-           "TimedCurrent", "Uniform", "brunel_network", "cuba_network", "estimate_memory", "simulate"]
+           "TimedCurrent", "Uniform", "brunel_network", "connectivity", "cuba_network", "estimate_memory", "simulate"]

@@ -262,11 +262,8 @@ def _build(network: Network, spec: _RunSpec, conn_rng_seq: np.random.SeedSequenc
     tv_coef = c_in[group_of[tv_idx_a]]
 
     # connectivity: one bundle per (target, delay)
-    proj_seqs = conn_rng_seq.spawn(max(1, len(network.projections)))
     bundles: dict[tuple[int, int], list] = {}
-    for pr, ss in zip(network.projections, proj_seqs):
-        rng = np.random.default_rng(ss)
-        pre_g, post_g, w = _connect(network, pr, rng)
+    for pr, (pre_g, post_g, w) in zip(network.projections, _draw_projections(network, conn_rng_seq)):
         ch = network.channel(pr.channel)
         key = (K.TARGET_U if ch.is_delta else cur_index[ch.name], _delay_steps(pr.delay, dt, pr.label))
         bundles.setdefault(key, []).append((pre_g, post_g, w))
@@ -302,6 +299,31 @@ def _build(network: Network, spec: _RunSpec, conn_rng_seq: np.random.SeedSequenc
         noise_idx=noise_idx, noise_coef=f(noise_coef),
         tv_idx=tv_idx_a, tv_col=tv_col_a, tv_coef=f(tv_coef), tv_values=f(tv_values))
     return _Built(net, int(syn_post.size), ring_len, [c.name for c in cur], list(network.populations))
+
+
+def _draw_projections(network: Network, conn_seq: np.random.SeedSequence):
+    """(pre, post, weight) of every projection, each from its own stream spawned from conn_seq."""
+    for pr, ss in zip(network.projections, conn_seq.spawn(len(network.projections))):
+        yield _connect(network, pr, np.random.default_rng(ss))
+
+
+def connectivity(network: Network, *, seed: int) -> dict:
+    """The synapses :func:`simulate` draws for ``seed``, as one ``scipy.sparse.csr_matrix`` of
+    shape ``(n_neurons, n_neurons)`` (post, pre) per channel, weights [mV] summed over multapses.
+
+    The same seed gives the same connectivity as ``simulate(network, seed=seed, ...)``.
+    """
+    import scipy.sparse as sp
+    if not isinstance(network, Network):
+        raise TypeError(f"`network` must be a spikerate.sim.Network; got {describe(network)}.")
+    seed = check_int("seed", seed, minimum=0)
+    _warm_connectivity(np.float64)
+    conn_seq = np.random.SeedSequence(seed).spawn(1)[0]
+    n = network.n_neurons
+    out = {c.name: sp.csr_matrix((n, n)) for c in network.channels}
+    for pr, (pre, post, w) in zip(network.projections, _draw_projections(network, conn_seq)):
+        out[pr.channel] = out[pr.channel] + sp.csr_matrix((w, (post, pre)), shape=(n, n))
+    return out
 
 
 def _connect(network: Network, pr, rng: np.random.Generator):
