@@ -23,7 +23,6 @@ import json
 import time
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import xarray as xr
@@ -55,13 +54,11 @@ class Scenario:
 
 def scenario_dir() -> Path:
     """The bundled scenarios: installed as ``spikerate/_scenarios``, or ``scenarios/`` in a checkout."""
-    try:
-        d = resources.files("spikerate._scenarios")
-        if d.is_dir() and any(p.name.endswith(".toml") for p in d.iterdir()):
-            return Path(str(d))
-    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
-        pass
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    here = Path(__file__).resolve().parent
+    installed = here / "_scenarios"
+    if installed.is_dir():
+        return installed
+    return here.parent / "scenarios"
 
 
 def list_scenarios() -> dict[str, str]:
