@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..errors import SchemaError, ScenarioError
 
-USER_ERRORS = (ScenarioError, SchemaError, ValueError, TypeError, FileNotFoundError, MemoryError)
+USER_ERRORS = (ScenarioError, SchemaError, ValueError, TypeError, FileNotFoundError, IsADirectoryError,
+               MemoryError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +64,8 @@ def _run(args) -> int:
     out = Path(args.out) if args.out else Path(f"{sc.name}.nc")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise FileNotFoundError(f"`--out` {str(out)!r}: directory {str(out.parent)!r} does not exist.")
+    if out.is_dir():
+        raise IsADirectoryError(f"`--out` {str(out)!r} is a directory; give a file name such as {str(out / (sc.name + '.nc'))!r}.")
     t0 = time.perf_counter()
     tree = run_scenario(sc, progress=False if args.quiet else None)
     save(tree, out)

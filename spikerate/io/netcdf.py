@@ -29,6 +29,16 @@ def _encoding(ds: xr.Dataset) -> dict:
     return enc
 
 
+def _file_mode(path: Path) -> int:
+    """Mode of the file being replaced, or what a new file gets under the process umask
+    (mkstemp's private 0600 would otherwise leak into results)."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def save(obj: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
     """Write ``obj`` to ``path`` (NetCDF-4) atomically; returns the path.
 
@@ -45,8 +55,11 @@ def save(obj: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"`path` {str(path)!r}: directory {str(folder)!r} does not exist; create it first.")
+    if path.is_dir():
+        raise IsADirectoryError(f"`path` {str(path)!r} is a directory; give a file name, e.g. {str(path / 'result.nc')!r}.")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
+    os.chmod(tmp, _file_mode(path))
     try:
         if isinstance(obj, xr.Dataset):
             obj.to_netcdf(tmp, engine=ENGINE, encoding=_encoding(obj), invalid_netcdf=False)

@@ -87,7 +87,7 @@ class Network:
         for p in self.populations:
             if p.name == name:
                 return p
-        raise KeyError(f"no population named {name!r}." + suggest(name, self.population_names))
+        raise ValueError(f"the network has no population named {name!r}." + suggest(name, self.population_names))
 
     def size_of(self, names) -> int:
         return sum(self.population(n).n for n in names)
@@ -95,7 +95,8 @@ class Network:
     def indices(self, names) -> np.ndarray:
         """Global neuron indices of the named populations, in the order given."""
         off = self.offsets
-        return np.concatenate([np.arange(off[n], off[n] + self.population(n).n) for n in names])
+        return np.concatenate([np.arange(off[n], off[n] + self.population(n).n) for n in names]) if names \
+            else np.empty(0, np.int64)
 
     def population_labels(self) -> np.ndarray:
         return np.repeat(np.array(self.population_names, dtype=object), [p.n for p in self.populations]).astype(str)
@@ -104,7 +105,7 @@ class Network:
         for c in self.channels:
             if c.name == name:
                 return c
-        raise KeyError(f"no channel named {name!r}." + suggest(name, [c.name for c in self.channels]))
+        raise ValueError(f"the network has no channel named {name!r}." + suggest(name, [c.name for c in self.channels]))
 
     def to_dict(self) -> dict:
         return {"populations": [p.to_dict() for p in self.populations],

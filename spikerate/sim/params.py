@@ -57,12 +57,14 @@ class LIFParams:
             object.__setattr__(self, f, v)
         for f in ("tau_m", "t_ref"):
             warn_if_ms(f, float(np.max(getattr(self, f))), limit=10.0)
+        sizes = {f: np.size(getattr(self, f)) for f in _NEURON_FIELDS if np.ndim(getattr(self, f))}
+        if len(set(sizes.values())) > 1:
+            detail = ", ".join(f"{k}: {v}" for k, v in sizes.items())
+            raise ValueError(f"per-neuron LIFParams arrays must all have the same length; got lengths "
+                             f"{sorted(set(sizes.values()))} ({detail}).")
         if np.any(np.asarray(self.v_reset) >= np.asarray(self.v_th)):
             raise ValueError(f"`v_reset` ({_short(self.v_reset)} mV) must be below `v_th` "
                              f"({_short(self.v_th)} mV) for every neuron.")
-        sizes = {np.size(getattr(self, f)) for f in _NEURON_FIELDS if np.ndim(getattr(self, f))}
-        if len(sizes) > 1:
-            raise ValueError(f"per-neuron LIFParams arrays must all have the same length; got lengths {sorted(sizes)}.")
 
     @property
     def size(self) -> int | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .._validation import check_choice, check_int, check_positive, describe, warn_if_ms
+from .._validation import check_choice, check_int, check_positive, describe, suggest, warn_if_ms
 from ..errors import InsufficientMemoryError
 from ..io.schema import make_spikes_dataset
 from . import _kernels as K
@@ -86,10 +86,17 @@ def _record_indices(network: Network, record) -> np.ndarray:
     n = network.n_neurons
     if record is None:
         return np.empty(0, np.int64)
-    if isinstance(record, str):
-        return np.arange(n, dtype=np.int64) if record == "all" else network.indices([record]).astype(np.int64)
-    if isinstance(record, (list, tuple)) and record and all(isinstance(r, str) for r in record):
-        return network.indices(record).astype(np.int64)
+    if isinstance(record, str) and record == "all":
+        return np.arange(n, dtype=np.int64)
+    names = [record] if isinstance(record, str) else record
+    if isinstance(names, (list, tuple)) and names and all(isinstance(r, str) for r in names):
+        for name in names:
+            if name not in network.population_names:
+                raise ValueError(f"`record` names population {name!r}, which the network does not have."
+                                 + suggest(name, network.population_names + ["all"]))
+        return network.indices(names).astype(np.int64)
+    if isinstance(record, (list, tuple)) and len(record) == 0:
+        return np.empty(0, np.int64)
     idx = np.asarray(record)
     if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
         raise TypeError(f"`record` must be None, 'all', population name(s) or a 1-D array of neuron indices; "
