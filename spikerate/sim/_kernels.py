@@ -43,6 +43,11 @@ class KernelNet(NamedTuple):
     offset: np.ndarray       # (N,) float  constant part of the update of u - v_th
     g_offset: np.ndarray     # (G,) float  the same per group, used when g_uniform (saves a read)
     g_uniform: np.ndarray    # (G,) bool  offset is the same for every neuron of the group
+    g_reset: np.ndarray      # (G,) float  v_reset - v_th of the group (uniform within a group)
+    g_nref: np.ndarray       # (G,) int64  refractory steps of the group (uniform within a group)
+    group_of: np.ndarray     # (N,) int32  group of each neuron
+    comp_u: np.ndarray       # (G, C) float  p_syn / (e_syn e_m): pre-compensation of u, see _deliver
+    fast: bool               # two steps per pass allowed (no per-step inputs, groups uniform)
     v_th: np.ndarray         # (N,) float  (only to shift recorded potentials back)
     v_reset: np.ndarray      # (N,) float  v_reset - v_th
     n_ref: np.ndarray        # (N,) int64  refractory steps
@@ -68,10 +73,10 @@ class KernelState(NamedTuple):
     """Mutable per-trial state (persists across chunks)."""
     u: np.ndarray         # (N,) float  membrane potential minus threshold, u - v_th
     I: np.ndarray         # (C, N) float
-    release: np.ndarray   # (N,) int64  first step index whose update is free again
+    release: np.ndarray   # (N,) int32  first step index whose update is free again
     ring: np.ndarray      # (L, N) int32  spike indices of the last L steps
     ring_cnt: np.ndarray  # (L,) int64
-    flags: np.ndarray     # (8 * ceil(N / 8),) uint8  threshold crossings of the current step
+    flags: np.ndarray     # (8 * ceil(N / 8),) uint8  threshold crossings of the current step(s)
 
 
 #: currents below this magnitude [mV] are flushed to zero: a channel without input would
@@ -89,6 +94,7 @@ def _update(net, st, n):
     I = st.I
     group_start = net.group_start
     n_ch = I.shape[0]
+    n = np.int32(n)  # same width as release: the compare vectorises with the float lanes
     for g in range(group_start.shape[0] - 1):
         lo = group_start[g]
         hi = group_start[g + 1]
@@ -178,8 +184,15 @@ def _inputs(net, st, rng, n):
 
 
 @njit(cache=True, nogil=True)
-def _deliver(net, st, n):
-    """Step 4: spikes emitted at step n - D reach their targets at t_{n+1}."""
+def _deliver(net, st, n, early):
+    """Step 4: spikes emitted at step n - D reach their targets at t_{n+1}.
+
+    ``early=False``: the state is at t_{n+1}; add the jumps.  ``early=True`` (two-step pass):
+    the state is still at t_n; add ``w / e_syn`` to I and subtract ``p_syn w / (e_syn e_m)``
+    from u, so that the coming update lands exactly on the state with the jump at t_{n+1}
+    (the dynamics are linear between spikes).  Clamped neurons need no care: ``_update2``
+    holds them at their group's reset value, whatever u says.
+    """
     ring = st.ring
     ring_cnt = st.ring_cnt
     L = ring.shape[0]
@@ -188,6 +201,8 @@ def _deliver(net, st, n):
     syn_post = net.syn_post
     syn_w = net.syn_w
     b_indptr = net.b_indptr
+    group_of = net.group_of
+    one_group = net.e_m.shape[0] == 1
     for b in range(net.b_delay.shape[0]):
         slot = (n - net.b_delay[b] + L) % L
         cnt = ring_cnt[slot]
@@ -198,9 +213,25 @@ def _deliver(net, st, n):
             hi = b_indptr[b, j + 1]
             if tgt >= 0:
                 Ic = st.I[tgt]
-                for s in range(lo, hi):
-                    Ic[syn_post[s]] += syn_w[s]
-            else:
+                if early:
+                    inv = 1.0 / net.e_syn[tgt]
+                    if one_group:
+                        comp = net.comp_u[0, tgt]
+                        for s in range(lo, hi):
+                            t = syn_post[s]
+                            w = syn_w[s]
+                            Ic[t] += w * inv
+                            u[t] -= comp * w
+                    else:
+                        for s in range(lo, hi):
+                            t = syn_post[s]
+                            w = syn_w[s]
+                            Ic[t] += w * inv
+                            u[t] -= net.comp_u[group_of[t], tgt] * w
+                else:
+                    for s in range(lo, hi):
+                        Ic[syn_post[s]] += syn_w[s]
+            else:  # delta synapses never go early (see _update2)
                 for s in range(lo, hi):
                     t = syn_post[s]
                     if n >= release[t]:
@@ -210,30 +241,152 @@ def _deliver(net, st, n):
 @njit(cache=True, nogil=True)
 def _threshold(net, st, n, spk_step, spk_neuron, n_spk):
     """Step 5: find crossings, record them, reset and start the clamp."""
-    ring = st.ring
-    slot = n % ring.shape[0]
     u = st.u
     flags = st.flags
-    N = u.shape[0]
-    for i in range(N):  # vectorised: one byte per neuron
+    for i in range(u.shape[0]):  # vectorised: one byte per neuron
         flags[i] = u[i] >= 0.0
+    return _scan(st, n, flags, False, net, spk_step, spk_neuron, n_spk)
+
+
+@njit(cache=True, nogil=True)
+def _update2(net, st, n, flags):
+    """Steps n and n + 1 in one pass over memory (the fast path; every neuron's state stays in
+    registers between the two steps, halving the memory traffic of the update).
+    ``flags[i]`` gets bit 0 for a crossing at t_{n+1} (already reset here, branch-free) and
+    bit 1 for a crossing at t_{n+2}.
+
+    Valid when nothing but current synapses acts on the neurons (no noise, Poisson or timed
+    input, no delta synapses): arrivals at t_{n+1} were added early by
+    ``_deliver(..., early=True)``, and arrivals at t_{n+2} change I, not u(t_{n+2}).
+    """
+    I = st.I
+    group_start = net.group_start
+    n_ch = I.shape[0]
+    for g in range(group_start.shape[0] - 1):
+        lo = group_start[g]
+        hi = group_start[g + 1]
+        em = net.e_m[g]
+        vr = net.g_reset[g]
+        rel_a = np.int32(n + 1 + net.g_nref[g])
+        n0 = np.int32(n)
+        n1 = np.int32(n + 1)
+        u = st.u[lo:hi]
+        release = st.release[lo:hi]
+        offset = net.offset[lo:hi]
+        fl = flags[lo:hi]
+        uniform = net.g_uniform[g]
+        off0 = net.g_offset[g]
+        m = hi - lo
+        if n_ch == 2:
+            p0 = net.p_syn[g, 0]
+            p1 = net.p_syn[g, 1]
+            e0 = net.e_syn[0]
+            e1 = net.e_syn[1]
+            I0 = I[0, lo:hi]
+            I1 = I[1, lo:hi]
+            for i in range(m):
+                c = off0 if uniform else offset[i]
+                x0 = I0[i]
+                x1 = I1[i]
+                r = release[i]
+                v = em * u[i] + c + p0 * x0 + p1 * x1
+                v = v if n0 >= r else vr  # a clamped neuron sits at its reset value
+                x0 *= e0
+                x1 *= e1
+                sa = v >= 0.0
+                v = vr if sa else v
+                r = rel_a if sa else r
+                w = em * v + c + p0 * x0 + p1 * x1
+                w = w if n1 >= r else v
+                a = x0 * e0
+                b = x1 * e1
+                u[i] = w
+                if sa:  # a masked store: release changes only where step A crossed
+                    release[i] = rel_a
+                I0[i] = a if abs(a) > TINY else 0.0
+                I1[i] = b if abs(b) > TINY else 0.0
+                fl[i] = np.uint8(sa) | (np.uint8(w >= 0.0) << np.uint8(1))
+        else:
+            for i in range(m):
+                c = off0 if uniform else offset[i]
+                r = release[i]
+                v = em * u[i] + c
+                for ch in range(n_ch):
+                    v += net.p_syn[g, ch] * I[ch, lo + i]
+                v = v if n0 >= r else vr
+                sa = v >= 0.0
+                v = vr if sa else v
+                r = rel_a if sa else r
+                w = em * v + c
+                for ch in range(n_ch):
+                    x = I[ch, lo + i] * net.e_syn[ch]
+                    w += net.p_syn[g, ch] * x
+                    x *= net.e_syn[ch]
+                    I[ch, lo + i] = x if abs(x) > TINY else 0.0
+                w = w if n1 >= r else v
+                u[i] = w
+                release[i] = r
+                fl[i] = np.uint8(sa) | (np.uint8(w >= 0.0) << np.uint8(1))
+
+
+@njit(cache=True, nogil=True)
+def _scan(st, n, flags, two, net, spk_step, spk_neuron, n_spk):
+    """Turn the crossings marked in ``flags`` into spikes.
+
+    One step (``two=False``): a nonzero byte is a crossing at t_{n+1}: record it (ring slot
+    n), reset and clamp.  Two-step pass (``two=True``): bit 0 is a crossing at t_{n+1}
+    (already reset by ``_update2``), bit 1 one at t_{n+2} (ring slot n + 1), recorded after
+    all those at t_{n+1} so the spike table stays sorted by time, then reset and clamped.
+    """
+    ring = st.ring
+    L = ring.shape[0]
+    slot_a = n % L
+    slot_b = (n + 1) % L
+    u = st.u
+    N = u.shape[0]
     words = flags.view(np.uint64)
-    v_reset = net.v_reset
-    n_ref = net.n_ref
     release = st.release
-    cnt = 0
-    for w in range(words.shape[0]):
-        if words[w] != 0:
-            for i in range(8 * w, min(8 * w + 8, N)):
-                if flags[i]:
-                    ring[slot, cnt] = i
-                    cnt += 1
+    ca = 0
+    cb = 0
+    n_words = words.shape[0]
+    for w0 in range(0, n_words, 8):
+        # crossings are rare: test 64 neurons at once, branch-free (an OR of eight words)
+        if w0 + 8 <= n_words:
+            if (words[w0] | words[w0 + 1] | words[w0 + 2] | words[w0 + 3] | words[w0 + 4] | words[w0 + 5]
+                    | words[w0 + 6] | words[w0 + 7]) == 0:
+                continue
+        for i in range(8 * w0, min(8 * w0 + 64, N)):
+            f = flags[i]
+            if f == 0:
+                continue
+            if two:
+                if f & 1:
+                    ring[slot_a, ca] = i
+                    ca += 1
                     spk_step[n_spk] = n + 1
                     spk_neuron[n_spk] = i
                     n_spk += 1
-                    u[i] = v_reset[i]
-                    release[i] = n + 1 + n_ref[i]
-    st.ring_cnt[slot] = cnt
+                if f & 2:
+                    ring[slot_b, cb] = i
+                    cb += 1
+            else:
+                ring[slot_a, ca] = i
+                ca += 1
+                spk_step[n_spk] = n + 1
+                spk_neuron[n_spk] = i
+                n_spk += 1
+                u[i] = net.v_reset[i]
+                release[i] = np.int32(n + 1 + net.n_ref[i])
+    st.ring_cnt[slot_a] = ca
+    if two:
+        for k in range(cb):
+            i = ring[slot_b, k]
+            spk_step[n_spk] = n + 2
+            spk_neuron[n_spk] = i
+            n_spk += 1
+            u[i] = net.v_reset[i]
+            release[i] = np.int32(n + 2 + net.n_ref[i])
+        st.ring_cnt[slot_b] = cb
     return n_spk
 
 
@@ -247,19 +400,34 @@ def _run_chunk(net, st, rng, step0, n_steps, spk_step, spk_neuron, n_spk,
     States ``t_m`` with ``m % rec_every == 0`` are written to row ``m // rec_every`` of
     ``rec_u`` / ``rec_I`` for the neurons ``rec_idx``.
 
-    Assumes: valid arrays of matching sizes; ``1 <= b_delay <= ring length``.
+    With ``net.fast`` and no state recording, steps run in pairs (``_update2``), bit for bit
+    the same dynamics up to the round-off of the early delivery.
+
+    Assumes: valid arrays of matching sizes; ``1 <= b_delay < ring length``.
     """
     N = st.u.shape[0]
     cap = spk_step.shape[0]
     n_rec = rec_idx.shape[0]
     n_ch = st.I.shape[0]
-    for k in range(n_steps):
+    fast = net.fast and n_rec == 0
+    k = 0
+    while k < n_steps:
+        n = step0 + k
+        if fast and k + 1 < n_steps:
+            if cap - n_spk < 2 * N:
+                return n_spk, k
+            _deliver(net, st, n, True)
+            _update2(net, st, n, st.flags)
+            n_spk = _scan(st, n, st.flags, True, net, spk_step, spk_neuron, n_spk)
+            _deliver(net, st, n + 1, False)
+            k += 2
+            continue
         if cap - n_spk < N:
             return n_spk, k
-        n = step0 + k
+        k += 1
         _update(net, st, n)
         _inputs(net, st, rng, n)
-        _deliver(net, st, n)
+        _deliver(net, st, n, False)
         n_spk = _threshold(net, st, n, spk_step, spk_neuron, n_spk)
         if n_rec > 0 and (n + 1) % rec_every == 0:
             row = (n + 1) // rec_every

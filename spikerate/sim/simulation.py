@@ -33,6 +33,8 @@ METHODS = ("exact", "euler")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 #: steps per kernel call; the progress bar advances once per chunk
 CHUNK_STEPS = 2000
+#: allow the two-steps-per-pass kernel (tests switch it off to compare with the one-step path)
+FAST_PATH = True
 #: bytes per recorded spike while running (int32 step + int32 neuron)
 _RUN_BYTES_PER_SPIKE = 8
 #: bytes per spike in the returned Dataset (float64 time + int32 neuron + int32 trial)
@@ -142,8 +144,8 @@ def _estimate(network: Network, spec: _RunSpec, expected_rate: float = 20.0) -> 
     n = network.n_neurons
     isz = np.dtype(spec.dtype).itemsize
     n_cur = sum(1 for c in network.channels if not c.is_delta)
-    ring = max([1] + [_delay_steps(p.delay, spec.dt, p.label) for p in network.projections])
-    state = spec.trials * n * ((1 + n_cur) * isz + 8 + 4 * ring)
+    ring = max([1] + [_delay_steps(p.delay, spec.dt, p.label) for p in network.projections]) + 1
+    state = spec.trials * n * ((1 + n_cur) * isz + 4 + 1 + 4 * ring)  # u, I, release, flags, ring
     params = n * (3 * isz + 8)
     n_syn = 0.0
     for p in network.projections:
@@ -215,9 +217,12 @@ def _build(network: Network, spec: _RunSpec, conn_rng_seq: np.random.SeedSequenc
     ft = spec.dtype
     cols = {f: np.concatenate([p.params.per_neuron(p.n)[f] for p in network.populations])
             for f in ("tau_m", "v_rest", "v_th", "v_reset", "t_ref")}
-    # groups: runs of neurons with equal tau_m (one set of propagators each)
+    # groups: runs of neurons with equal tau_m, v_reset - v_th and t_ref (one set of
+    # propagators, one reset and one clamp length each)
     tau_m = cols["tau_m"]
-    cut = np.flatnonzero(np.diff(tau_m) != 0) + 1
+    n_ref = np.rint(cols["t_ref"] / dt).astype(np.int64)
+    reset = cols["v_reset"] - cols["v_th"]
+    cut = np.flatnonzero((np.diff(tau_m) != 0) | (np.diff(reset) != 0) | (np.diff(n_ref) != 0)) + 1
     group_start = np.concatenate([[0], cut, [n]]).astype(np.int64)
     g_tau = tau_m[group_start[:-1]]
     cur = [c for c in network.channels if not c.is_delta]
@@ -226,7 +231,6 @@ def _build(network: Network, spec: _RunSpec, conn_rng_seq: np.random.SeedSequenc
     if not cur:
         p_syn, e_syn = np.zeros((g_tau.size, 0)), np.zeros(0)
     group_of = np.repeat(np.arange(g_tau.size), np.diff(group_start))
-    n_ref = np.rint(cols["t_ref"] / dt).astype(np.int64)
 
     # inputs
     i_const = np.zeros(n)
@@ -291,13 +295,24 @@ def _build(network: Network, spec: _RunSpec, conn_rng_seq: np.random.SeedSequenc
         ws.append(w_s)
     syn_post = np.concatenate(posts) if posts else np.empty(0, np.int32)
     syn_w = np.concatenate(ws) if ws else np.empty(0, ft)
-    ring_len = max([1] + [k[1] for k in keys])
+    # one slot more than the longest delay: a two-step pass writes two slots before it reads
+    ring_len = max([1] + [k[1] for k in keys]) + 1
+    # two steps per pass when only current synapses act on the neurons and groups are large
+    # enough for the per-group loop to pay off
+    n_groups = group_start.size - 1
+    # (a delta synapse arriving at t_{n+2} changes u(t_{n+2}) itself, which a two-step pass
+    # cannot see before its second threshold test)
+    fast = (not pd and not noise_idx.size and not tv_idx_a.size and all(k[0] != K.TARGET_U for k in keys)
+            and (n_groups <= 8 or n >= 32 * n_groups))
 
     f = lambda a: np.ascontiguousarray(a, dtype=ft)  # noqa: E731
     i64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
     pd_a = np.array(pd, dtype=float).reshape(-1, 5)
     net = K.KernelNet(
         group_start=group_start, e_m=f(e_m), p_syn=f(p_syn), e_syn=f(e_syn), offset=f(offset), g_offset=f(g_offset), g_uniform=g_uniform,
+        g_reset=f(reset[group_start[:-1]]), g_nref=n_ref[group_start[:-1]].copy(),
+        group_of=group_of.astype(np.int32), comp_u=f(p_syn / (e_syn[None, :] * e_m[:, None])),
+        fast=bool(fast and FAST_PATH),
         v_th=f(cols["v_th"]), v_reset=f(cols["v_reset"] - cols["v_th"]), n_ref=n_ref,
         b_delay=i64([k[1] for k in keys]), b_target=i64([k[0] for k in keys]), b_indptr=b_indptr,
         syn_post=np.ascontiguousarray(syn_post, np.int32), syn_w=f(syn_w),
@@ -486,7 +501,7 @@ def simulate(network: Network, *, t_stop: float, dt: float = 1e-4, method: str =
         rng = np.random.default_rng(ss)
         u0 = np.concatenate([p.sample_v_init(rng) for p in built.v_init_pops])
         states.append(K.KernelState(u=(u0 - built.net.v_th).astype(spec.dtype), I=np.zeros((n_cur, n), spec.dtype),
-                                    release=np.zeros(n, np.int64), ring=np.zeros((built.ring_len, n), np.int32),
+                                    release=np.zeros(n, np.int32), ring=np.zeros((built.ring_len, n), np.int32),
                                     ring_cnt=np.zeros(built.ring_len, np.int64), flags=np.zeros(-(-n // 8) * 8, np.uint8)))
         rngs.append(rng)
     rec_idx = spec.record
@@ -546,6 +561,7 @@ def simulate(network: Network, *, t_stop: float, dt: float = 1e-4, method: str =
         seed=seed, dt=spec.dt, duration=spec.n_steps * spec.dt, method=spec.method,
         dtype=np.dtype(spec.dtype).name, n_neurons=n, n_synapses=built.n_synapses,
         record_every=spec.record_every if rec_idx.size else None,
+        kernel_path="two-step" if built.net.fast and not rec_idx.size else "one-step",
         compile_time=compile_time, build_time=build_time, run_time=run_time, params=network.to_dict())
 
 
