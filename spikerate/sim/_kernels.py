@@ -61,6 +61,8 @@ class KernelNet(NamedTuple):
     pd_target: np.ndarray
     pd_w: np.ndarray         # (Q,) float
     pd_lam: np.ndarray       # (Q,) float64
+    pd_cdf: np.ndarray       # (sum of table lengths,) float64  Poisson CDF tables, last entry 1.0
+    pd_cdf_start: np.ndarray  # (Q + 1,) int64  table of drive q: pd_cdf[start[q]:start[q+1]] (empty: no table)
     noise_idx: np.ndarray    # (M,) int64  neurons with white noise
     noise_coef: np.ndarray   # (M,) float  std of the exact (or Euler) noise increment
     tv_idx: np.ndarray       # (P,) int64  neurons with a time-varying current
@@ -82,6 +84,8 @@ class KernelState(NamedTuple):
 #: currents below this magnitude [mV] are flushed to zero: a channel without input would
 #: otherwise decay into subnormal floats, which are ~50x slower on x86
 TINY = 1e-30
+#: 2**53: numpy's uniform doubles are multiples of 2**-53
+TWO53 = 9007199254740992
 
 
 @njit(cache=True, nogil=True)
@@ -170,12 +174,21 @@ def _inputs(net, st, rng, n):
         i = noise_idx[q]
         if n >= release[i]:
             u[i] += noise_coef[q] * xi
+    cdf = net.pd_cdf
     for q in range(net.pd_start.shape[0]):
         lam = net.pd_lam[q]
         w = net.pd_w[q]
         tgt = net.pd_target[q]
+        a = net.pd_cdf_start[q]
+        table = net.pd_cdf_start[q + 1] > a
         for i in range(net.pd_start[q], net.pd_stop[q]):
-            k = rng.poisson(lam)
+            if table:  # inversion: one uniform and about lam + 1 comparisons
+                x = rng.random()
+                k = 0
+                while x > cdf[a + k]:
+                    k += 1
+            else:
+                k = rng.poisson(lam)
             if k > 0:
                 if tgt >= 0:
                     I[tgt, i] += k * w
@@ -474,6 +487,17 @@ def _grow_i32(a):
 
 
 @njit(cache=True, nogil=True)
+def _randint(rng, n):
+    """Exactly uniform integer in [0, n) (n < 2**53) by rejection on 53-bit uniform draws;
+    several times faster than Generator.integers in numba."""
+    lim = TWO53 - TWO53 % n
+    while True:
+        m = np.int64(rng.random() * TWO53)
+        if m < lim:
+            return m % n
+
+
+@njit(cache=True, nogil=True)
 def _fixed_indegree_pairs(rng, n_pre, n_post, k, self_idx, multapses):
     """Each post neuron j gets k presynaptic partners drawn uniformly from range(n_pre),
     excluding ``self_idx[j]`` when it is >= 0; distinct (Floyd's algorithm) unless
@@ -488,10 +512,10 @@ def _fixed_indegree_pairs(rng, n_pre, n_post, k, self_idx, multapses):
         n_cand = n_pre - 1 if ex >= 0 else n_pre
         if multapses:
             for a in range(k):
-                chosen[a] = rng.integers(0, n_cand)
+                chosen[a] = _randint(rng, n_cand)
         else:
             for a in range(k):  # Floyd: a uniform k-subset of range(n_cand)
-                t = rng.integers(0, n_cand - k + a + 1)
+                t = _randint(rng, n_cand - k + a + 1)
                 if mark[t]:
                     t = n_cand - k + a
                 mark[t] = True

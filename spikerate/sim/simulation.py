@@ -12,6 +12,7 @@ random stream spawned from ``seed``, so results do not depend on the number of t
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -308,6 +309,9 @@ def _build(network: Network, spec: _RunSpec, conn_rng_seq: np.random.SeedSequenc
     f = lambda a: np.ascontiguousarray(a, dtype=ft)  # noqa: E731
     i64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
     pd_a = np.array(pd, dtype=float).reshape(-1, 5)
+    tables = [poisson_cdf_table(row[4]) for row in pd_a]
+    pd_cdf = np.concatenate([np.zeros(0)] + tables)
+    pd_cdf_start = np.concatenate([[0], np.cumsum([t.size for t in tables])]).astype(np.int64)
     net = K.KernelNet(
         group_start=group_start, e_m=f(e_m), p_syn=f(p_syn), e_syn=f(e_syn), offset=f(offset), g_offset=f(g_offset), g_uniform=g_uniform,
         g_reset=f(reset[group_start[:-1]]), g_nref=n_ref[group_start[:-1]].copy(),
@@ -317,10 +321,35 @@ def _build(network: Network, spec: _RunSpec, conn_rng_seq: np.random.SeedSequenc
         b_delay=i64([k[1] for k in keys]), b_target=i64([k[0] for k in keys]), b_indptr=b_indptr,
         syn_post=np.ascontiguousarray(syn_post, np.int32), syn_w=f(syn_w),
         pd_start=i64(pd_a[:, 0]), pd_stop=i64(pd_a[:, 1]), pd_target=i64(pd_a[:, 2]), pd_w=f(pd_a[:, 3]),
-        pd_lam=np.ascontiguousarray(pd_a[:, 4], np.float64),
+        pd_lam=np.ascontiguousarray(pd_a[:, 4], np.float64), pd_cdf=pd_cdf, pd_cdf_start=pd_cdf_start,
         noise_idx=noise_idx, noise_coef=f(noise_coef),
         tv_idx=tv_idx_a, tv_col=tv_col_a, tv_coef=f(tv_coef), tv_values=f(tv_values))
     return _Built(net, int(syn_post.size), ring_len, [c.name for c in cur], list(network.populations))
+
+
+#: Poisson counts with a mean up to this are drawn by inverting a CDF table (much faster than
+#: a general Poisson sampler); above it, by numba's Generator.poisson
+POISSON_TABLE_MAX_LAM = 30.0
+
+
+def poisson_cdf_table(lam: float) -> np.ndarray:
+    """CDF of Poisson(lam) at k = 0, 1, ... up to the first k whose upper tail is below 2**-54
+    (less than the resolution of a uniform draw), that last entry set to 1.0 so inversion of a
+    uniform in [0, 1) always ends; empty above POISSON_TABLE_MAX_LAM.  The upper half of the CDF
+    is computed as 1 - tail, summed from the top, so it keeps full relative accuracy."""
+    if lam > POISSON_TABLE_MAX_LAM:
+        return np.zeros(0)
+    if lam == 0.0:
+        return np.ones(1)
+    k = np.arange(int(lam + 12.0 * np.sqrt(lam) + 40.0))
+    pmf = np.exp(-lam + k * np.log(lam) - np.array([math.lgamma(x + 1.0) for x in k]))
+    tail = np.append(np.cumsum(pmf[::-1])[::-1][1:], 0.0)  # P(K > k)
+    head = np.cumsum(pmf)
+    cdf = np.where(head < 0.5, head, 1.0 - tail)
+    last = int(np.argmax(tail < 2.0**-54))
+    cdf = cdf[:last + 1].copy()
+    cdf[-1] = 1.0
+    return cdf
 
 
 def _draw_projections(network: Network, conn_seq: np.random.SeedSequence):
@@ -339,7 +368,7 @@ def connectivity(network: Network, *, seed: int) -> dict:
     if not isinstance(network, Network):
         raise TypeError(f"`network` must be a spikerate.sim.Network; got {describe(network)}.")
     seed = check_int("seed", seed, minimum=0)
-    _warm_connectivity(np.float64)
+    _warm_connectivity(network, np.float64)
     conn_seq = np.random.SeedSequence(seed).spawn(1)[0]
     n = network.n_neurons
     out = {c.name: sp.csr_matrix((n, n)) for c in network.channels}
@@ -407,11 +436,15 @@ def _all_pairs(n_pre, n_post):
             np.tile(np.arange(n_post, dtype=np.int32), n_pre))
 
 
-def _warm_connectivity(ft) -> None:
-    """Compile (or load from cache) the connectivity kernels on tiny inputs."""
+def _warm_connectivity(network: Network, ft) -> None:
+    """Compile (or load from cache) the connectivity kernels this network needs, on tiny
+    inputs, so that their compilation is not counted as build time."""
     rng = np.random.default_rng(0)
-    K._bernoulli_pairs(rng, 2, 2, 0.5)
-    K._fixed_indegree_pairs(rng, 3, 2, 1, np.full(2, -1, np.int64), False)
+    rules = {type(p.rule) for p in network.projections}
+    if FixedProbability in rules:
+        K._bernoulli_pairs(rng, 2, 2, 0.5)
+    if FixedInDegree in rules:
+        K._fixed_indegree_pairs(rng, 3, 2, 1, np.full(2, -1, np.int64), False)
     K._coo_to_csr(np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(1, ft), 1)
 
 
@@ -487,7 +520,7 @@ def simulate(network: Network, *, t_stop: float, dt: float = 1e-4, method: str =
     n_threads = check_int("n_threads", n_threads, minimum=1)
 
     t0 = time.perf_counter()
-    _warm_connectivity(spec.dtype)
+    _warm_connectivity(network, spec.dtype)
     compile_time = time.perf_counter() - t0
 
     t0 = time.perf_counter()

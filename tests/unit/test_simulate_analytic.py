@@ -162,3 +162,15 @@ def test_poisson_drive_mean_current():
     var = k * rate * w**2 * tau_s / 2  # Campbell: lambda * integral of (w e^{-t/tau})^2
     assert abs(current.mean() - mean) < 4 * math.sqrt(var / n)
     assert abs(current.var(ddof=1) - var) < 6 * var * math.sqrt(2 / n) + 0.05 * var  # discrete-grid kicks
+
+
+@pytest.mark.parametrize("lam", [0.0, 1e-3, 0.5, 2.0, 12.0, 30.0])
+def test_poisson_cdf_table(lam):
+    from scipy import stats
+
+    from spikerate.sim.simulation import poisson_cdf_table
+    table = poisson_cdf_table(lam)
+    k = np.arange(table.size)
+    np.testing.assert_allclose(table[:-1], stats.poisson.cdf(k[:-1], lam), rtol=1e-13, atol=1e-15)
+    assert table[-1] == 1.0 and stats.poisson.sf(k[-1], lam) < 2.0**-54  # the tail cut is below a uniform's resolution
+    assert poisson_cdf_table(31.0).size == 0  # large means use the general sampler
