@@ -8,6 +8,8 @@ benchmarks/peers/cuba_stats.py (definitions repeated in :func:`cuba_statistics`)
 
 import numpy as np
 
+from tests.reference.train_stats import train_statistics
+
 #: per seed 1..5: (mean rate Hz, ISI CV, Fano factor of 100 ms counts)
 BRIAN2_CUBA = np.array([
     [5.6158, 0.5152, 0.6469],
@@ -21,18 +23,4 @@ BRIAN2_CUBA = np.array([
 def cuba_statistics(i, t, n, t_stop=1.0, n_windows=10):
     """(mean rate, mean ISI CV over neurons with >= 3 spikes, mean Fano factor of the counts
     in n_windows equal windows over neurons that fired), from spikes in [0, t_stop)."""
-    i = np.asarray(i, np.int64)
-    t = np.asarray(t, float)
-    win = np.floor((t + 1e-9) / (t_stop / n_windows)).astype(np.int64)
-    keep = (win >= 0) & (win < n_windows)
-    i, t, win = i[keep], t[keep], win[keep]
-    rate = i.size / (n * t_stop)
-    order = np.lexsort((t, i))
-    i_s, t_s = i[order], t[order]
-    cvs = [np.diff(ts).std() / np.diff(ts).mean()
-           for ts in np.split(t_s, np.flatnonzero(np.diff(i_s)) + 1) if ts.size >= 3]
-    counts = np.zeros((n, n_windows))
-    np.add.at(counts, (i, win), 1)
-    m = counts.mean(axis=1)
-    fano = (counts[m > 0].var(axis=1) / m[m > 0]).mean()
-    return rate, float(np.mean(cvs)), float(fano)
+    return train_statistics(i, t, n, t_start=0.0, t_stop=t_stop, window=t_stop / n_windows)
