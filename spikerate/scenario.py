@@ -6,6 +6,8 @@ one NetCDF file holding a DataTree with one group per stage.
     description = "..."
     [network]          # builder = "cuba" | "brunel" | "custom", then the builder's parameters
     [simulate]         # t_stop, dt, method, dtype, trials, seed, record, record_every
+    [rates]            # keyword arguments of spikerate.estimators.estimate_rate -> /rates
+    [transfer]         # keyword arguments of spikerate.models.measure_transfer -> /transfer
 
 ``builder = "custom"`` describes the network itself with ``[[network.populations]]``,
 ``[[network.channels]]``, ``[[network.projections]]`` and ``[[network.inputs]]`` tables
@@ -34,7 +36,7 @@ from .sim import Network, brunel_network, cuba_network, simulate
 
 BUILDERS = {"cuba": cuba_network, "brunel": brunel_network}
 SIMULATE_KEYS = ("t_stop", "dt", "method", "dtype", "trials", "seed", "record", "record_every")
-SECTIONS = ("description", "network", "simulate")
+SECTIONS = ("description", "network", "simulate", "rates", "transfer")
 DEFAULT = "cuba"
 
 
@@ -104,31 +106,55 @@ def _builder_keys(builder: str) -> list[str]:
     return ["builder"] + list(inspect.signature(BUILDERS[builder]).parameters)
 
 
+def _keyword_params(func, exclude=()) -> list[str]:
+    return [p.name for p in inspect.signature(func).parameters.values()
+            if p.kind == p.KEYWORD_ONLY and p.name not in exclude]
+
+
+def _stage_functions() -> dict:
+    """Section name -> the function that runs it (imported lazily: stages of later issues)."""
+    from .estimators import estimate_rate
+    from .models import measure_transfer
+    return {"rates": estimate_rate, "transfer": measure_transfer}
+
+
+def section_keys(section: str, cfg: dict) -> list[str]:
+    """Valid keys of a scenario section."""
+    if section == "network":
+        return _builder_keys(cfg.get("network", {}).get("builder", "cuba"))
+    if section == "simulate":
+        return list(SIMULATE_KEYS)
+    return _keyword_params(_stage_functions()[section], exclude=("progress",))
+
+
 def check_scenario(sc: Scenario) -> None:
     """Unknown sections or keys raise ScenarioError naming the key and the nearest valid one."""
     cfg = sc.config
     for key in cfg:
         if key not in SECTIONS:
             raise ScenarioError(f"unknown scenario key `{key}`." + suggest(key, SECTIONS))
-    net = cfg.get("network")
-    if not isinstance(net, dict):
-        raise ScenarioError("scenario needs a [network] section with `builder = \"cuba\" | \"brunel\" | \"custom\"`.")
-    builder = net.get("builder")
-    valid = list(BUILDERS) + ["custom"]
-    if builder not in valid:
-        raise ScenarioError(f"`network.builder` must be one of {valid}; got {builder!r}."
-                            + (suggest(builder, valid) if isinstance(builder, str) else ""))
-    keys = _builder_keys(builder)
-    for key in net:
-        if key not in keys:
-            raise ScenarioError(f"unknown key `network.{key}` for builder {builder!r}."
-                                + suggest(key, [f"{k}" for k in keys]))
-    simcfg = cfg.get("simulate", {})
-    if not isinstance(simcfg, dict):
-        raise ScenarioError("`simulate` must be a table of simulation settings.")
-    for key in simcfg:
-        if key not in SIMULATE_KEYS:
-            raise ScenarioError(f"unknown key `simulate.{key}`." + suggest(key, SIMULATE_KEYS))
+    for key in SECTIONS[1:]:
+        if key in cfg and not isinstance(cfg[key], dict):
+            raise ScenarioError(f"`{key}` must be a table ([{key}]) of settings.")
+    if not any(k in cfg for k in ("network", "transfer")):
+        raise ScenarioError("a scenario needs a [network] section (builder = \"cuba\" | \"brunel\" | "
+                            "\"custom\") or a [transfer] section.")
+    if "network" not in cfg and any(k in cfg for k in ("simulate", "rates")):
+        raise ScenarioError("[simulate] and [rates] need a [network] section.")
+    if "network" in cfg:
+        builder = cfg["network"].get("builder")
+        valid = list(BUILDERS) + ["custom"]
+        if builder not in valid:
+            raise ScenarioError(f"`network.builder` must be one of {valid}; got {builder!r}."
+                                + (suggest(builder, valid) if isinstance(builder, str) else ""))
+    for section in SECTIONS[1:]:
+        if section not in cfg:
+            continue
+        keys = section_keys(section, cfg)
+        for key in cfg[section]:
+            if key not in keys:
+                where = f" for builder {cfg['network']['builder']!r}" if section == "network" else ""
+                raise ScenarioError(f"unknown key `{section}.{key}`{where}." + suggest(key, keys))
 
 
 def parse_value(text: str):
@@ -147,9 +173,8 @@ def apply_overrides(sc: Scenario, sets: list[str]) -> Scenario:
             raise ScenarioError(f"`--set {item}` must have the form key=value, e.g. network.n_neurons=1000.")
         key, text = item.split("=", 1)
         parts = key.strip().split(".")
-        if len(parts) != 2 or parts[0] not in ("network", "simulate"):
-            all_keys = [f"network.{k}" for k in _builder_keys(cfg.get("network", {}).get("builder", "cuba"))]
-            all_keys += [f"simulate.{k}" for k in SIMULATE_KEYS]
+        if len(parts) != 2 or parts[0] not in SECTIONS[1:]:
+            all_keys = [f"{sec}.{k}" for sec in SECTIONS[1:] if sec in cfg for k in section_keys(sec, cfg)]
             raise ScenarioError(f"unknown key `{key}` in --set." + suggest(key, all_keys))
         cfg.setdefault(parts[0], {})[parts[1]] = parse_value(text.strip())
     out = Scenario(name=sc.name, config=cfg, source=sc.source)
@@ -171,18 +196,31 @@ def build_network(sc: Scenario) -> Network:
 # ------------------------------------------------------------------------------ running
 
 
-def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
-    """Run every stage of ``sc``; returns the DataTree (``/spikes`` for now)."""
-    t0 = time.perf_counter()
-    network = build_network(sc)
-    simcfg = dict(sc.config.get("simulate", {}))
-    simcfg.setdefault("t_stop", 1.0)
+def _run_stage(sc: Scenario, section: str, func, *args, **extra):
     try:
-        spikes = simulate(network, progress=progress, **simcfg)
+        return func(*args, **dict(sc.config.get(section, {})), **extra)
     except (ValueError, TypeError) as exc:
-        raise ScenarioError(f"[simulate] of scenario {sc.name!r}: {exc}") from exc
-    spikes.attrs["scenario"] = sc.name
+        raise ScenarioError(f"[{section}] of scenario {sc.name!r}: {exc}") from exc
+
+
+def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
+    """Run every stage of ``sc`` in order (network -> /spikes -> /rates; /transfer) and return
+    the DataTree, one group per stage."""
+    t0 = time.perf_counter()
+    groups = {}
+    if "network" in sc.config:
+        network = build_network(sc)
+        simcfg = dict(sc.config.get("simulate", {}))
+        extra = {} if "t_stop" in simcfg else {"t_stop": 1.0}
+        groups["spikes"] = _run_stage(sc, "simulate", simulate, network, progress=progress, **extra)
+    stages = _stage_functions() if any(k in sc.config for k in ("rates", "transfer")) else {}
+    if "rates" in sc.config:
+        groups["rates"] = _run_stage(sc, "rates", stages["rates"], groups["spikes"])
+    if "transfer" in sc.config:
+        groups["transfer"] = _run_stage(sc, "transfer", stages["transfer"], progress=progress)
+    for ds in groups.values():
+        ds.attrs["scenario"] = sc.name
     wall = time.perf_counter() - t0
     root = xr.Dataset(attrs=base_attrs("spikerate.scenario/1", scenario=sc.name, description=sc.description,
                                        config=json.dumps(sc.config), wall_time=wall))
-    return xr.DataTree.from_dict({"/": root, "/spikes": spikes})
+    return xr.DataTree.from_dict({"/": root, **{f"/{k}": v for k, v in groups.items()}})

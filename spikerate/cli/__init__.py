@@ -71,10 +71,15 @@ def _run(args) -> int:
     save(tree, out)
     wall = time.perf_counter() - t0
     if not args.quiet:
-        ds = tree["spikes"].to_dataset()
-        print(summary_line(ds, name=sc.name))
-        print(f"  wall time {wall:.2f} s (compile {ds.attrs['compile_time']:.2f} s, build {ds.attrs['build_time']:.2f} s,"
-              f" run {ds.attrs['run_time']:.2f} s) -> {out}")
+        for name, node in tree.children.items():
+            ds = node.to_dataset()
+            if name == "spikes":
+                print(summary_line(ds, name=sc.name))
+                print(f"  simulation: compile {ds.attrs['compile_time']:.2f} s, build {ds.attrs['build_time']:.2f} s, "
+                      f"run {ds.attrs['run_time']:.2f} s")
+            else:
+                print(f"{sc.name}: /{name} " + ", ".join(f"{k}={v}" for k, v in ds.sizes.items()))
+        print(f"  wall time {wall:.2f} s -> {out}")
     return 0
 
 
