@@ -2,9 +2,10 @@
 
 ::
 
-    spikerate run [NAME|FILE.toml] [--out PATH] [--set key=value ...]
+    spikerate run [NAME|FILE.toml] [--out PATH] [--set key=value ...] [--plot]
     spikerate list
     spikerate show RESULT.nc
+    spikerate plot RESULT.nc [-o DIR]
 
 A user error (unknown scenario key, bad value, missing file) prints one line on stderr and
 exits with status 2, writing nothing; ``--debug`` shows the traceback instead.
@@ -33,9 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario value, e.g. --set network.n_neurons=1000 (repeatable)")
     r.add_argument("--quiet", "-q", action="store_true", help="no summary and no progress bar")
+    r.add_argument("--plot", action="store_true", help="also write a PNG per stage next to the output file")
     sub.add_parser("list", help="list the bundled scenarios")
     s = sub.add_parser("show", help="summarise a result file")
     s.add_argument("file")
+    pl = sub.add_parser("plot", help="write a PNG per stage of a result file")
+    pl.add_argument("file")
+    pl.add_argument("--out-dir", "-o", default=".", help="directory for the PNG files (default: current)")
     return p
 
 
@@ -46,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "list":
             return _list()
+        if args.command == "plot":
+            return _plot(args.file, args.out_dir)
         return _show(args.file)
     except USER_ERRORS as exc:
         if args.debug:
@@ -80,6 +87,16 @@ def _run(args) -> int:
             else:
                 print(f"{sc.name}: /{name} " + ", ".join(f"{k}={v}" for k, v in ds.sizes.items()))
         print(f"  wall time {wall:.2f} s -> {out}")
+    if args.plot:
+        _plot(out, out.parent if str(out.parent) else ".", quiet=args.quiet)
+    return 0
+
+
+def _plot(file, out_dir, *, quiet: bool = False) -> int:
+    from ..plot import plot_file
+    for path in plot_file(file, out_dir):
+        if not quiet:
+            print(f"  figure -> {path}")
     return 0
 
 

@@ -1,0 +1,95 @@
+"""Figures from result Datasets: ``plot_*(ds, *, ax=None) -> Axes``.
+
+Labels and units come from the Datasets' attributes; pyplot is imported lazily and nothing is
+shown (call ``plt.show()`` or save the figure yourself).  :func:`plot_file` writes one PNG per
+stage of a result file (``spikerate plot FILE.nc -o DIR``, ``spikerate run ... --plot``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .._validation import describe
+
+
+def _axes(ax):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+    return plt.figure(figsize=(7, 4)).add_subplot()
+
+
+def _label(da: xr.DataArray, fallback: str) -> str:
+    name = da.attrs.get("long_name", fallback)
+    units = da.attrs.get("units")
+    return f"{name} [{units}]" if units and units != "1" else name
+
+
+def _check(ds, schema_prefix: str, func: str):
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"`ds` of {func} must be an xarray.Dataset; got {describe(ds)}.")
+    schema = str(ds.attrs.get("schema", ""))
+    if not schema.startswith(schema_prefix):
+        raise ValueError(f"`ds` of {func} must be a {schema_prefix}* Dataset; got schema {schema!r}.")
+
+
+def plot_raster(ds: xr.Dataset, *, ax=None, trial: int = 0, max_neurons: int | None = 500, markersize: float = 1.0):
+    """Spike raster of one trial, populations in colour; at most ``max_neurons`` neurons
+    (evenly spaced through the numbering) so large networks stay readable."""
+    _check(ds, "spikerate.spikes/", "plot_raster")
+    ax = _axes(ax)
+    n = ds.sizes["neuron"]
+    keep = np.ones(n, bool)
+    if max_neurons is not None and n > max_neurons:
+        keep[:] = False
+        keep[np.linspace(0, n - 1, max_neurons).astype(int)] = True
+    sel = ds.spike_trial.values == trial
+    t = ds.spike_time.values[sel]
+    i = ds.spike_neuron.values[sel]
+    m = keep[i]
+    pops = ds.population.values
+    for pop in dict.fromkeys(pops):
+        mm = m & (pops[i] == pop)
+        ax.plot(t[mm], i[mm], "|", markersize=markersize * 4, label=str(pop), linestyle="none")
+    ax.set_xlabel(_label(ds.spike_time, "time"))
+    ax.set_ylabel("neuron")
+    ax.set_xlim(0, float(ds.attrs.get("duration", t.max() if t.size else 1.0)))
+    ax.legend(loc="upper right", fontsize="small", markerscale=3)
+    ax.set_title(ds.attrs.get("scenario", "spikes"))
+    return ax
+
+
+PLOTTERS = {"spikerate.spikes/": plot_raster}
+
+
+def plot_file(path, out_dir) -> list[Path]:
+    """One PNG per stage of a result file, for every stage that has a plot; returns the paths."""
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from ..io import load
+    obj = load(path)
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise FileNotFoundError(f"`out_dir` {str(out_dir)!r} does not exist; create it first.")
+    nodes = [("", obj)] if isinstance(obj, xr.Dataset) else [(n.path.strip("/"), n.to_dataset(inherit=False))
+                                                            for n in obj.subtree]
+    written = []
+    stem = Path(path).stem
+    for name, ds in nodes:
+        schema = str(ds.attrs.get("schema", ""))
+        for prefix, func in PLOTTERS.items():
+            if schema.startswith(prefix):
+                ax = func(ds)
+                target = out_dir / f"{stem}{'_' + name.replace('/', '_') if name else ''}.png"
+                ax.figure.savefig(target, dpi=120, bbox_inches="tight")
+                plt.close(ax.figure)
+                written.append(target)
+    return written
+
+
+__all__ = ["PLOTTERS", "plot_file", "plot_raster"]

@@ -1,0 +1,36 @@
+"""Figures: Axes out, labels from attrs, PNG files from the CLI."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+
+from spikerate.cli import main  # noqa: E402
+from spikerate.plot import plot_raster  # noqa: E402
+from spikerate.sim import cuba_network, simulate  # noqa: E402
+
+
+def test_plot_raster_returns_labelled_axes():
+    ds = simulate(cuba_network(n_neurons=200, p=0.1), t_stop=0.05, seed=1)
+    ax = plot_raster(ds, max_neurons=50)
+    assert ax.get_xlabel() == "spike time [s]"
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"E", "I"}
+    plotted = sum(len(line.get_xdata()) for line in ax.get_lines())
+    assert 0 < plotted < ds.sizes["spike"]  # a subset of 50 neurons
+
+
+def test_plot_rejects_other_datasets():
+    import xarray as xr
+    with pytest.raises(ValueError, match="spikerate.spikes"):
+        plot_raster(xr.Dataset(attrs={"schema": "spikerate.rates/1"}))
+
+
+def test_cli_plot_and_run_plot(tmp_cwd, capsys):
+    assert main(["run", "--set", "network.n_neurons=200", "--set", "simulate.t_stop=0.05", "--out", "r.nc",
+                 "--plot"]) == 0
+    assert (tmp_cwd / "r_spikes.png").stat().st_size > 1000
+    (tmp_cwd / "figs").mkdir()
+    assert main(["plot", "r.nc", "-o", "figs"]) == 0
+    assert (tmp_cwd / "figs" / "r_spikes.png").is_file()
+    assert main(["plot", "r.nc", "-o", "missing"]) == 2
