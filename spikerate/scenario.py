@@ -107,8 +107,9 @@ def _builder_keys(builder: str) -> list[str]:
 
 
 def _keyword_params(func, exclude=()) -> list[str]:
+    """Parameters a scenario may set by name (the stage's input, e.g. ``spikes``, is excluded)."""
     return [p.name for p in inspect.signature(func).parameters.values()
-            if p.kind == p.KEYWORD_ONLY and p.name not in exclude]
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in exclude]
 
 
 def _stage_functions() -> dict:
@@ -124,7 +125,7 @@ def section_keys(section: str, cfg: dict) -> list[str]:
         return _builder_keys(cfg.get("network", {}).get("builder", "cuba"))
     if section == "simulate":
         return list(SIMULATE_KEYS)
-    return _keyword_params(_stage_functions()[section], exclude=("progress",))
+    return _keyword_params(_stage_functions()[section], exclude=("spikes", "progress"))
 
 
 def check_scenario(sc: Scenario) -> None:

@@ -23,9 +23,15 @@ COMMON_ATTRS = ("schema", "spikerate_version", "created")
 
 @dataclass(frozen=True)
 class SchemaSpec:
-    variables: dict[str, tuple[str, ...]]  # name -> dims (required)
+    """Required variables (name -> dims, or a tuple of allowed dims layouts when a variable
+    comes in several, e.g. with or without ``trial``), coordinates and attributes."""
+    variables: dict[str, tuple]
     coords: dict[str, tuple[str, ...]]
     attrs: tuple[str, ...]
+
+    def layouts(self, var: str) -> tuple[tuple[str, ...], ...]:
+        dims = self.variables[var]
+        return dims if dims and isinstance(dims[0], tuple) else (dims,)
 
 
 SCHEMAS: dict[str, SchemaSpec] = {
@@ -131,11 +137,13 @@ def validate_dataset(ds: xr.Dataset, *, where: str = "Dataset") -> xr.Dataset:
         raise SchemaError(f"{where} has schema {name!r}, which this spikerate version does not know.{hint}")
     spec = SCHEMAS[name]
     missing = []
-    for var, dims in spec.variables.items():
+    for var in spec.variables:
+        allowed = spec.layouts(var)
+        want = " or ".join(map(str, allowed))
         if var not in ds.data_vars:
-            missing.append(f"variable `{var}`{dims}")
-        elif ds[var].dims != dims:
-            missing.append(f"variable `{var}` with dims {dims} (has {ds[var].dims})")
+            missing.append(f"variable `{var}`{want}")
+        elif ds[var].dims not in allowed:
+            missing.append(f"variable `{var}` with dims {want} (has {ds[var].dims})")
     for c, dims in spec.coords.items():
         if c not in ds.coords:
             missing.append(f"coordinate `{c}`{dims}")
@@ -148,3 +156,165 @@ def validate_dataset(ds: xr.Dataset, *, where: str = "Dataset") -> xr.Dataset:
     if missing:
         raise SchemaError(f"{where} ({name}) is missing: " + "; ".join(missing) + ".")
     return ds
+
+
+# --- rate estimates, spike statistics and bandwidths (spikerate.estimators) -------------------
+
+RATES = "spikerate.rates/1"
+STATISTICS = "spikerate.statistics/1"
+BANDWIDTH = "spikerate.bandwidth/1"
+
+
+_RATE_LAYOUTS = tuple(lead + ("time",) + grp for lead in ((), ("trial",))
+                      for grp in (("neuron",), ("population",), ()))
+
+SCHEMAS[RATES] = SchemaSpec(
+    variables={"rate": _RATE_LAYOUTS},
+    coords={"time": ("time",)},
+    attrs=COMMON_ATTRS + ("estimator", "kernel", "bandwidth", "bin_width", "dt", "duration", "by", "trials",
+                          "n_trials"),
+)
+SCHEMAS[STATISTICS] = SchemaSpec(
+    variables={"n_spikes": ("neuron",), "rate": ("neuron",), "isi_mean": ("neuron",), "isi_cv": ("neuron",),
+               "cv2": ("neuron",), "lv": ("neuron",), "fano": ("neuron",), "count_correlation": ("pair",)},
+    coords={"neuron": ("neuron",), "population": ("neuron",), "pair_i": ("pair",), "pair_j": ("pair",)},
+    attrs=COMMON_ATTRS + ("duration", "n_trials", "fano_window", "seed"),
+)
+SCHEMAS[BANDWIDTH] = SchemaSpec(
+    variables={"bandwidth": ((), ("neuron",), ("time",))},
+    coords={},
+    attrs=COMMON_ATTRS + ("method", "per", "duration", "reference"),
+)
+
+
+def make_rates_dataset(*, rate: np.ndarray, dims: tuple[str, ...], time: np.ndarray, group_dim: str | None,
+                       group: np.ndarray | None, n_group: np.ndarray | None, n_trials: int,
+                       rate_sem: np.ndarray | None = None, rate_low: np.ndarray | None = None,
+                       rate_high: np.ndarray | None = None, ci: float | None = None,
+                       bin_start: np.ndarray | None = None, bin_end: np.ndarray | None = None,
+                       **attrs) -> xr.Dataset:
+    """Rate estimates (DESIGN.md §3): ``rate`` [Hz] with dims ``dims`` (``time`` and, as
+    applicable, ``trial`` and ``neuron`` / ``population``); optional trial-average band
+    ``rate_sem``, ``rate_low``, ``rate_high`` (same dims as ``rate``); histogram bin bounds."""
+    data_vars = {"rate": variable(rate, dims, units="Hz", long_name="firing rate")}
+    if rate_sem is not None:
+        data_vars["rate_sem"] = variable(rate_sem, dims, units="Hz",
+                                         long_name="standard error of the trial-averaged rate")
+    if rate_low is not None:
+        pct = f"{100 * ci:g}%" if ci is not None else "CI"
+        data_vars["rate_low"] = variable(rate_low, dims, units="Hz",
+                                         long_name=f"lower bound of the {pct} bootstrap band")
+        data_vars["rate_high"] = variable(rate_high, dims, units="Hz",
+                                          long_name=f"upper bound of the {pct} bootstrap band")
+    coords = {"time": variable(np.asarray(time, np.float64), ("time",), units="s", long_name="time")}
+    if bin_start is not None:
+        coords["bin_start"] = variable(bin_start, ("time",), units="s", long_name="bin start")
+        coords["bin_end"] = variable(bin_end, ("time",), units="s", long_name="bin end")
+    if group_dim == "neuron":
+        coords["neuron"] = variable(np.asarray(group, np.int64), ("neuron",), units="1", long_name="neuron index")
+    elif group_dim == "population":
+        coords["population"] = variable(np.asarray(group).astype(str), ("population",), units="1",
+                                        long_name="population")
+        coords["n_neurons"] = variable(np.asarray(n_group, np.int64), ("population",), units="1",
+                                       long_name="neurons in the population")
+    if "trial" in dims:
+        coords["trial"] = variable(np.arange(n_trials, dtype=np.int64), ("trial",), units="1", long_name="trial")
+    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(RATES, n_trials=n_trials, ci=ci, **attrs))
+
+
+def make_statistics_dataset(*, n_spikes, rate, isi_mean, isi_cv, cv2, lv, fano, n_isi, population,
+                            pair_i, pair_j, count_correlation, **attrs) -> xr.Dataset:
+    """Spike-train statistics per neuron (dim ``neuron``) and per sampled pair (dim ``pair``)."""
+    nd = ("neuron",)
+    data_vars = {
+        "n_spikes": variable(np.asarray(n_spikes, np.int64), nd, units="1", long_name="number of spikes"),
+        "rate": variable(rate, nd, units="Hz", long_name="mean firing rate"),
+        "n_isi": variable(np.asarray(n_isi, np.int64), nd, units="1", long_name="number of interspike intervals"),
+        "isi_mean": variable(isi_mean, nd, units="s", long_name="mean interspike interval"),
+        "isi_cv": variable(isi_cv, nd, units="1", long_name="coefficient of variation of the ISIs"),
+        "cv2": variable(cv2, nd, units="1", long_name="local coefficient of variation CV2"),
+        "lv": variable(lv, nd, units="1", long_name="local variation LV"),
+        "fano": variable(fano, nd, units="1", long_name="Fano factor of spike counts"),
+        "count_correlation": variable(count_correlation, ("pair",), units="1",
+                                     long_name="spike-count correlation coefficient"),
+    }
+    n = len(population)
+    coords = {
+        "neuron": variable(np.arange(n, dtype=np.int64), nd, units="1", long_name="neuron index"),
+        "population": variable(np.asarray(population).astype(str), nd, units="1", long_name="population"),
+        "pair_i": variable(np.asarray(pair_i, np.int64), ("pair",), units="1", long_name="first neuron of the pair"),
+        "pair_j": variable(np.asarray(pair_j, np.int64), ("pair",), units="1", long_name="second neuron of the pair"),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(STATISTICS, **attrs))
+
+
+def make_bandwidth_dataset(*, bandwidth, dims: tuple[str, ...], candidate=None, cost=None, cost_dims=None,
+                           time=None, rate=None, neuron=None, **attrs) -> xr.Dataset:
+    """Optimal bandwidths [s] (scalar, per ``neuron`` or per ``time``) with the cost curve over
+    the ``candidate`` bandwidths and, for adaptive selection, the rate estimate it gives."""
+    data_vars = {"bandwidth": variable(np.asarray(bandwidth, np.float64), dims, units="s",
+                                       long_name="optimal bandwidth")}
+    coords = {}
+    if candidate is not None:
+        coords["candidate"] = variable(np.asarray(candidate, np.float64), ("candidate",), units="s",
+                                       long_name="candidate bandwidth")
+        data_vars["cost"] = variable(np.asarray(cost, np.float64), cost_dims, units="Hz^2",
+                                     long_name="estimated L2 risk (up to a constant)")
+    if time is not None:
+        coords["time"] = variable(np.asarray(time, np.float64), ("time",), units="s", long_name="time")
+    if rate is not None:
+        data_vars["rate"] = variable(np.asarray(rate, np.float64), ("time",), units="Hz",
+                                     long_name="adaptive kernel rate estimate")
+    if neuron is not None:
+        coords["neuron"] = variable(np.asarray(neuron, np.int64), ("neuron",), units="1", long_name="neuron index")
+    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(BANDWIDTH, **attrs))
+
+
+# --- transfer functions / f-I curves (spikerate.models.measure_transfer) ---------------------
+
+TRANSFER = "spikerate.transfer/1"
+
+_TRANSFER_DIMS = ("input", "sigma", "tau_s")
+
+SCHEMAS[TRANSFER] = SchemaSpec(
+    variables={"rate": _TRANSFER_DIMS},
+    coords={"mu": ("input",), "sigma": ("sigma",), "tau_s": ("tau_s",)},
+    attrs=COMMON_ATTRS + ("params",),
+)
+
+_TRANSFER_VARS = {  # name -> (units, long_name)
+    "rate": ("Hz", "firing rate"),
+    "rate_sem": ("Hz", "standard error of the firing rate"),
+    "rate_siegert": ("Hz", "Siegert rate (white noise)"),
+    "rate_siegert_shifted": ("Hz", "Siegert rate with the Fourcaud-Brunel shift"),
+    "n_spikes": ("1", "spike count"),
+}
+
+
+def make_transfer_dataset(*, mu: np.ndarray, sigma: np.ndarray, tau_s: np.ndarray, rate: np.ndarray,
+                          rate_sem: np.ndarray | None = None, rate_siegert: np.ndarray | None = None,
+                          rate_siegert_shifted: np.ndarray | None = None, n_spikes: np.ndarray | None = None,
+                          **attrs) -> xr.Dataset:
+    """f-I curves on the grid ``input`` (mean input ``mu`` [mV]) x ``sigma`` [mV] x ``tau_s`` [s].
+
+    ``rate`` and the optional ``rate_sem``, ``rate_siegert``, ``rate_siegert_shifted`` [Hz] and
+    ``n_spikes`` have dims ``(input, sigma, tau_s)``; ``attrs`` become Dataset attributes.
+    """
+    given = {"rate": rate, "rate_sem": rate_sem, "rate_siegert": rate_siegert,
+             "rate_siegert_shifted": rate_siegert_shifted, "n_spikes": n_spikes}
+    data_vars = {}
+    for name, values in given.items():
+        if values is None:
+            continue
+        units, long_name = _TRANSFER_VARS[name]
+        dtype = np.int64 if name == "n_spikes" else np.float64
+        data_vars[name] = variable(np.asarray(values, dtype), _TRANSFER_DIMS, units=units, long_name=long_name)
+    coords = {
+        "mu": variable(np.asarray(mu, np.float64), ("input",), units="mV",
+                       long_name="mean input (asymptotic mean membrane potential)"),
+        "sigma": variable(np.asarray(sigma, np.float64), ("sigma",), units="mV",
+                          long_name="noise strength (free membrane s.d. sigma/sqrt(2))"),
+        "tau_s": variable(np.asarray(tau_s, np.float64), ("tau_s",), units="s",
+                          long_name="synaptic time constant of the noise"),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(TRANSFER, **attrs))

@@ -62,7 +62,33 @@ def plot_raster(ds: xr.Dataset, *, ax=None, trial: int = 0, max_neurons: int | N
     return ax
 
 
-PLOTTERS = {"spikerate.spikes/": plot_raster}
+def plot_transfer(ds: xr.Dataset, *, ax=None):
+    """Measured f-I curves (points with standard-error bars) against the Siegert rate (dashed)
+    and the Siegert rate with the Fourcaud-Brunel shift (solid), one colour per tau_s, one
+    marker per sigma."""
+    _check(ds, "spikerate.transfer/", "plot_transfer")
+    ax = _axes(ax)
+    mu = ds.mu.values
+    markers = "osD^v<>"
+    colours = [f"C{k}" for k in range(10)]
+    for js, sigma in enumerate(ds.sigma.values):
+        for jt, tau_s in enumerate(ds.tau_s.values):
+            sel = dict(sigma=js, tau_s=jt)
+            c = colours[jt % 10]
+            label = f"sigma {sigma:g} mV, tau_s {tau_s * 1e3:g} ms"
+            ax.errorbar(mu, ds.rate[sel].values, yerr=ds.rate_sem[sel].values, fmt=markers[js % 7], color=c,
+                        markersize=3, linestyle="none", label=label)
+            ax.plot(mu, ds.rate_siegert_shifted[sel].values, "-", color=c, linewidth=1)
+            if tau_s > 0:
+                ax.plot(mu, ds.rate_siegert[sel].values, "--", color=c, linewidth=0.8)
+    ax.set_xlabel(_label(ds.mu, "mu"))
+    ax.set_ylabel(_label(ds.rate, "rate"))
+    ax.set_title("f-I: simulation (points), Siegert (dashed), with FB shift (solid)", fontsize="medium")
+    ax.legend(fontsize="x-small", ncol=2)
+    return ax
+
+
+PLOTTERS = {"spikerate.spikes/": plot_raster, "spikerate.transfer/": plot_transfer}
 
 
 def plot_file(path, out_dir) -> list[Path]:
@@ -92,4 +118,4 @@ def plot_file(path, out_dir) -> list[Path]:
     return written
 
 
-__all__ = ["PLOTTERS", "plot_file", "plot_raster"]
+__all__ = ["PLOTTERS", "plot_file", "plot_raster", "plot_transfer"]
