@@ -273,3 +273,30 @@ def test_no_spikes_and_no_width_is_a_clear_error():
         estimate_rate(np.array([]), duration=1.0)
     with pytest.raises(ValueError, match="`bin_width` cannot be chosen"):
         estimate_rate(np.array([]), duration=1.0, method="histogram")
+
+
+_THREADS_SCRIPT = """
+import hashlib, numpy as np
+from spikerate.estimators import estimate_rate
+rng = np.random.default_rng(0)
+t = np.sort(rng.uniform(0, 2.0, 3000)); i = rng.integers(0, 50, 3000)
+ds = estimate_rate((t, i), duration=2.0, n_neurons=50, sigma=0.02, dt=1e-3)
+print(hashlib.sha256(np.ascontiguousarray(ds.rate.values).tobytes()).hexdigest())
+"""
+
+
+def test_kernel_rates_bit_identical_whatever_numba_num_threads():
+    """Rows run in parallel, each row by one thread: the result cannot depend on the threads."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = str(Path(__file__).resolve().parents[2])
+    digests = set()
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        out = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT], env=env, capture_output=True, text=True,
+                             check=True)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
