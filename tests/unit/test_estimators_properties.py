@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
-from spikerate.estimators import KERNELS, estimate_rate, spike_statistics  # noqa: E402
+from spikerate.estimators import KERNELS, estimate_rate, spike_statistics
 
 DT = 1e-3
 spike_steps = st.lists(st.integers(min_value=0, max_value=1000), min_size=0, max_size=40)
