@@ -66,34 +66,23 @@ runtime (Cython code generation, executed from Python):
     run, so the compilation cost is always included.
 """
 
-import argparse
 import json
 import os
-import resource
 import shutil
 import sys
 import time
 
-
-def peak_rss_mb():
-    """max(ru_maxrss) of this process and its waited-for children, in MB."""
-    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(rss_self, rss_children) / 1024.0  # Linux: ru_maxrss is in KiB
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import base_parser, peak_rss_mb  # noqa: E402
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=4000, help="number of neurons")
+    ap = base_parser(__doc__.split("\n")[0], n_default=4000, seed_help="Brian2 seed()")
     ap.add_argument("--p", type=float, default=0.02, help="connection probability")
-    ap.add_argument("--t-stop", type=float, default=1.0, help="simulated time (s)")
-    ap.add_argument("--seed", type=int, default=1, help="Brian2 seed()")
     ap.add_argument("--mode", choices=["standalone", "runtime"], default="standalone")
     ap.add_argument("--build-dir", required=True,
                     help="standalone project directory / Cython cache parent; "
                          "wiped before use (only if empty or made by this script)")
-    ap.add_argument("--out-npz", default=None,
-                    help="optional .npz for spikes: i (int32), t (float64, s)")
     return ap.parse_args(argv)
 
 

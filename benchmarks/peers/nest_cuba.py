@@ -34,56 +34,29 @@ stderr).  Keys as in brian2_cuba.py, with engine "nest":
                 time_construction_create/connect, ...), in seconds
 """
 
-import argparse
 import json
 import os
-import resource
 import sys
 import time
 
-
-def peak_rss_mb():
-    """max(ru_maxrss) of this process and its waited-for children, in MB."""
-    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(rss_self, rss_children) / 1024.0  # Linux: ru_maxrss is in KiB
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import base_parser, peak_rss_mb, quiet_nest  # noqa: E402
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=4000, help="number of neurons")
+    ap = base_parser(__doc__.split("\n")[0], n_default=4000, seed_help="seed; NEST rng_seed = seed + 1")
     ap.add_argument("--p", type=float, default=0.02, help="connection probability")
-    ap.add_argument("--t-stop", type=float, default=1.0, help="simulated time (s)")
-    ap.add_argument("--seed", type=int, default=1, help="seed; NEST rng_seed = seed + 1")
-    ap.add_argument("--out-npz", default=None,
-                    help="optional .npz for spikes: i (int32), t (float64, s)")
     return ap.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
 
-    # NEST prints a banner and messages on stdout; point fd 1 at stderr so the
-    # JSON line is the only thing on stdout.
-    json_out = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
-    os.environ.setdefault("PYNEST_QUIET", "1")  # suppress the import banner
-
     import numpy as np
-    import nest
-
-    nest.ResetKernel()
-    try:  # NEST >= 3.10
-        nest.verbosity = nest.VerbosityLevel.ERROR
-    except AttributeError:  # older NEST 3.x
-        nest.set_verbosity("M_ERROR")
 
     dt_ms = 0.1
-    nest.SetKernelStatus({
-        "resolution": dt_ms,
-        "local_num_threads": 1,
-        "rng_seed": args.seed + 1,  # NEST requires a seed >= 1
-    })
+    nest, json_out = quiet_nest(args.seed, dt_ms)
+
 
     N = args.n
     N_E = int(0.8 * N)

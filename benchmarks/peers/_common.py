@@ -1,0 +1,40 @@
+"""Shared pieces of the peer runners (they run in the peers virtualenv, not with spikerate)."""
+
+import argparse
+import os
+import resource
+
+
+def peak_rss_mb():
+    """max(ru_maxrss) of this process and its waited-for children, in MB."""
+    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(rss_self, rss_children) / 1024.0  # Linux: ru_maxrss is in KiB
+
+
+def base_parser(description, *, n_default, seed_help):
+    """--n, --t-stop, --seed and --out-npz, common to every runner."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--n", type=int, default=n_default, help="number of neurons")
+    ap.add_argument("--t-stop", type=float, default=1.0, help="simulated time (s)")
+    ap.add_argument("--seed", type=int, default=1, help=seed_help)
+    ap.add_argument("--out-npz", default=None, help="optional .npz for spikes: i (int32), t (float64, s)")
+    return ap
+
+
+def quiet_nest(seed, dt_ms=0.1):
+    """Import NEST with its stdout output diverted to stderr (so the JSON line is the only thing
+    on stdout), reset the kernel (resolution, one thread, rng_seed = seed + 1) and return
+    (nest, json_out)."""
+    json_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    os.environ.setdefault("PYNEST_QUIET", "1")  # suppress the import banner
+    import nest
+    nest.ResetKernel()
+    try:  # NEST >= 3.10
+        nest.verbosity = nest.VerbosityLevel.ERROR
+    except AttributeError:  # older NEST 3.x
+        nest.set_verbosity("M_ERROR")
+    nest.SetKernelStatus({"resolution": dt_ms, "local_num_threads": 1,
+                          "rng_seed": seed + 1})  # NEST requires a seed >= 1
+    return nest, json_out
