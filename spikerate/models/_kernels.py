@@ -223,3 +223,132 @@ def _siegert(mu, sigma, tau_m, t_ref, v_th, v_reset, shift, xg, wg, out_rate, ou
         out_rate[i] = r
         out_d_mu[i] = dm
         out_d_sigma[i] = ds
+
+
+# --- rate models (spikerate.models.rate / dynamics) ---------------------------------------------
+#
+# State layouts: rate model s = r (n); current model s = I (n); two-variable model s = (I, r) (2n).
+# ``drive`` rows are U x + b (n).  ``inv_tau`` holds 1/tau per state row.  The transfer g is an int
+# code plus a parameter vector ``gp`` (see G_* below and rate._kernel_transfer).
+
+#: transfer codes: parameters in ``gp``
+G_LINEAR = 0            # gain
+G_THRESHOLD_LINEAR = 1  # threshold, gain, power
+G_TANH = 2              # gain
+G_SIGMOID = 3           # gain, threshold
+G_SOFTPLUS = 4          # beta
+G_LIF = 5               # tau_m, t_ref, v_th, v_reset
+G_SIEGERT = 6           # sigma, tau_m, t_ref, v_th, v_reset, k (Fourcaud-Brunel shift per unit sigma)
+
+#: model kinds
+KIND_RATE = 0
+KIND_CURRENT = 1
+KIND_TWO_VARIABLE = 2
+
+#: integration methods: s += h F(s) (Euler, h = dt; exponential Euler, h = tau (1 - e^{-dt/tau})), RK4
+M_EULER = 0
+M_RK4 = 1
+
+
+@njit(cache=True)
+def _g_value(code, gp, xg, wg, z, out):
+    """out[i] = g(z[i]) for the transfer with int ``code`` and parameters ``gp``."""
+    n = z.shape[0]
+    if code == G_LINEAR:
+        for i in range(n):
+            out[i] = gp[0] * z[i]
+    elif code == G_THRESHOLD_LINEAR:
+        for i in range(n):
+            v = z[i] - gp[0]
+            if v > 0.0:
+                out[i] = gp[1] * (v if gp[2] == 1.0 else v ** gp[2])
+            else:
+                out[i] = 0.0
+    elif code == G_TANH:
+        for i in range(n):
+            out[i] = math.tanh(gp[0] * z[i])
+    elif code == G_SIGMOID:
+        for i in range(n):
+            a = gp[0] * (z[i] - gp[1])
+            if a >= 0.0:
+                out[i] = 1.0 / (1.0 + math.exp(-a))
+            else:
+                e = math.exp(a)
+                out[i] = e / (1.0 + e)
+    elif code == G_SOFTPLUS:
+        for i in range(n):
+            a = gp[0] * z[i]
+            out[i] = (max(a, 0.0) + math.log1p(math.exp(-abs(a)))) / gp[0]
+    elif code == G_LIF:
+        for i in range(n):
+            out[i] = _lif_one(z[i], gp[0], gp[1], gp[2], gp[3])[0]
+    else:
+        for i in range(n):
+            out[i] = _siegert_one(z[i], gp[0], gp[1], gp[2], gp[3], gp[4], gp[5], xg, wg)[0]
+
+
+@njit(cache=True)
+def _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, s, drive, gbuf, out):
+    """out = F(s) of a rate (0), current (1) or two-variable (2) model; W products by BLAS."""
+    if kind == KIND_RATE:
+        z = np.dot(w, s)
+        for i in range(n):
+            z[i] += drive[i]
+        _g_value(code, gp, xg, wg, z, gbuf)
+        for i in range(n):
+            out[i] = (gbuf[i] - s[i]) * inv_tau[i]
+    elif kind == KIND_CURRENT:
+        _g_value(code, gp, xg, wg, s, gbuf)
+        z = np.dot(w, gbuf)
+        for i in range(n):
+            out[i] = (z[i] + drive[i] - s[i]) * inv_tau[i]
+    else:
+        z = np.dot(w, s[n:])
+        for i in range(n):
+            out[i] = (z[i] + drive[i] - s[i]) * inv_tau[i]
+        _g_value(code, gp, xg, wg, s[:n], gbuf)
+        for i in range(n):
+            out[n + i] = (gbuf[i] - s[n + i]) * inv_tau[n + i]
+
+
+@njit(cache=True)
+def _integrate_rate(kind, code, gp, xg, wg, w, inv_tau, n, h, dt, method, drive, dstep, mid, n_steps,
+                    record_every, s, out):
+    """Integrate ``n_steps`` steps from ``s`` (updated in place), recording every
+    ``record_every``-th state into ``out`` (row 0: the initial state).
+
+    Euler-type methods: ``s += h * F(s)`` with the per-row step ``h``.  RK4 with step ``dt``; its
+    stages read the drive rows ``t*dstep``, ``t*dstep + mid`` (twice) and ``t*dstep + 2*mid``.
+    Assumes: ``drive`` has ``(n_steps - 1) * dstep + 2 * mid + 1`` rows (or 1 row and dstep = 0).
+    """
+    ns = s.shape[0]
+    k1 = np.empty(ns)
+    k2 = np.empty(ns)
+    k3 = np.empty(ns)
+    k4 = np.empty(ns)
+    tmp = np.empty(ns)
+    gbuf = np.empty(n)
+    out[0, :] = s
+    rec = 1
+    for t in range(n_steps):
+        row = t * dstep
+        if method == M_EULER:
+            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, s, drive[row], gbuf, k1)
+            for i in range(ns):
+                s[i] += h[i] * k1[i]
+        else:
+            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, s, drive[row], gbuf, k1)
+            for i in range(ns):
+                tmp[i] = s[i] + 0.5 * dt * k1[i]
+            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, tmp, drive[row + mid], gbuf, k2)
+            for i in range(ns):
+                tmp[i] = s[i] + 0.5 * dt * k2[i]
+            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, tmp, drive[row + mid], gbuf, k3)
+            for i in range(ns):
+                tmp[i] = s[i] + dt * k3[i]
+            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, tmp, drive[row + 2 * mid], gbuf, k4)
+            for i in range(ns):
+                s[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+        if (t + 1) % record_every == 0:
+            out[rec, :] = s
+            rec += 1
