@@ -318,3 +318,158 @@ def make_transfer_dataset(*, mu: np.ndarray, sigma: np.ndarray, tau_s: np.ndarra
                           long_name="synaptic time constant of the noise"),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(TRANSFER, **attrs))
+
+
+# --- mean-field fixed points (spikerate.reduce.meanfield_rates) ------------------------------
+
+MEANFIELD = "spikerate.meanfield/1"
+
+SCHEMAS[MEANFIELD] = SchemaSpec(
+    variables={"rate": ("population",), "mu": ("population",), "sigma": ("population",),
+               "residual": ("population",), "eigenvalue_real": ("mode",), "eigenvalue_imag": ("mode",)},
+    coords={"population": ("population",)},
+    attrs=COMMON_ATTRS + ("converged", "n_iter", "stable", "method", "message"),
+)
+
+
+def make_meanfield_dataset(*, population: np.ndarray, rate: np.ndarray, mu: np.ndarray, sigma: np.ndarray,
+                           residual: np.ndarray, eigenvalues: np.ndarray, shift: np.ndarray | None = None,
+                           jacobian: np.ndarray | None = None, converged: bool, n_iter: int, stable: bool,
+                           **attrs) -> xr.Dataset:
+    """Mean-field stationary state per ``population``: ``rate`` [Hz], ``mu``, ``sigma``, ``threshold_shift``
+    [mV], ``residual`` [Hz], ``jacobian(population, source)`` (dPhi_a/dnu_b, dimensionless), and
+    the eigenvalues [1/s] of the linearised rate dynamics on ``mode``."""
+    pd = ("population",)
+    eig = np.asarray(eigenvalues, complex)
+    data_vars = {
+        "rate": variable(np.asarray(rate, np.float64), pd, units="Hz", long_name="mean-field stationary rate"),
+        "mu": variable(np.asarray(mu, np.float64), pd, units="mV",
+                       long_name="mean input (asymptotic mean membrane potential)"),
+        "sigma": variable(np.asarray(sigma, np.float64), pd, units="mV",
+                          long_name="input noise strength (free membrane s.d. sigma/sqrt(2))"),
+        "residual": variable(np.asarray(residual, np.float64), pd, units="Hz", long_name="rate - Phi(rate)"),
+        "eigenvalue_real": variable(eig.real.astype(np.float64), ("mode",), units="1/s",
+                                    long_name="real part of the eigenvalues of the linearised rate dynamics"),
+        "eigenvalue_imag": variable(eig.imag.astype(np.float64), ("mode",), units="1/s",
+                                    long_name="imaginary part of the eigenvalues of the linearised rate dynamics"),
+    }
+    if shift is not None:
+        data_vars["threshold_shift"] = variable(np.asarray(shift, np.float64), pd, units="mV",
+                                      long_name="Fourcaud-Brunel threshold and reset shift")
+    if jacobian is not None:
+        data_vars["jacobian"] = variable(np.asarray(jacobian, np.float64), ("population", "source"), units="1",
+                                         long_name="transfer Jacobian dPhi/drate")
+    names = np.asarray(population).astype(str)
+    coords = {
+        "population": variable(names, pd, units="1", long_name="population"),
+        "mode": variable(np.arange(eig.size, dtype=np.int64), ("mode",), units="1", long_name="eigenmode index"),
+    }
+    if jacobian is not None:
+        coords["source"] = variable(names, ("source",), units="1", long_name="presynaptic population")
+    return xr.Dataset(data_vars, coords=coords,
+                      attrs=base_attrs(MEANFIELD, converged=bool(converged), n_iter=int(n_iter),
+                                       stable=bool(stable), **attrs))
+
+
+# --- rate-model trajectories and fixed points (spikerate.models.integrate / find_fixed_point) ---
+
+TRAJECTORY = "spikerate.trajectory/1"
+FIXED_POINT = "spikerate.fixed_point/1"
+
+SCHEMAS[TRAJECTORY] = SchemaSpec(
+    variables={"r": ("time", "unit"), "x": ("time", "input")},
+    coords={"time": ("time",), "unit": ("unit",), "input": ("input",)},
+    attrs=COMMON_ATTRS + ("model", "method", "dt", "t_stop", "record_every", "params"),
+)
+SCHEMAS[FIXED_POINT] = SchemaSpec(
+    variables={"r": ("unit",), "residual": ("state",), "eigenvalue_real": ("mode",),
+               "eigenvalue_imag": ("mode",)},
+    coords={"unit": ("unit",), "state": ("state",)},
+    attrs=COMMON_ATTRS + ("model", "converged", "n_iter", "method_used", "stable", "tol", "params"),
+)
+
+
+def _model_coords(n: int, n_state: int | None = None) -> dict:
+    coords = {"unit": variable(np.arange(n, dtype=np.int64), ("unit",), units="1", long_name="unit index")}
+    if n_state is not None:
+        coords["state"] = variable(np.arange(n_state, dtype=np.int64), ("state",), units="1",
+                                   long_name="index into the state vector")
+        kind = np.array(["I"] * (n_state - n) + ["r"] * n if n_state > n else ["state"] * n, dtype=str)
+        coords["state_variable"] = variable(kind, ("state",), units="1", long_name="state variable")
+    return coords
+
+
+_MODEL_PARAMS = {  # name -> (units, long_name)
+    "w": ("1", "recurrent weight [post, pre]"), "u": ("1", "input weight [unit, input]"), "b": ("mV", "bias"),
+    "tau": ("s", "time constant"), "tau_s": ("s", "synaptic time constant"),
+    "tau_m": ("s", "rate (membrane) time constant"),
+}
+
+
+def _model_param_vars(model_params: dict | None) -> dict:
+    """Model parameter arrays as variables: ``w`` (unit, pre), ``u`` (unit, input), vectors on
+    ``unit``, scalars 0-d (DESIGN.md §3: arrays as variables, not JSON)."""
+    out = {}
+    for name, value in (model_params or {}).items():
+        a = np.asarray(value, np.float64)
+        dims = {0: (), 1: ("unit",), 2: ("unit", "input" if name == "u" else "pre")}[a.ndim]
+        units, long_name = _MODEL_PARAMS.get(name, ("1", name))
+        out[name] = variable(a, dims, units=units, long_name=long_name)
+    return out
+
+
+def make_trajectory_dataset(*, time: np.ndarray, r: np.ndarray, x: np.ndarray, I: np.ndarray | None = None,
+                            I_units: str = "mV", model_params: dict | None = None, **attrs) -> xr.Dataset:
+    """A rate-model trajectory: ``r`` (time, unit) [Hz], input ``x`` (time, input) and, for the
+    current and two-variable models, ``I`` (time, unit); ``model_params`` (name -> array) become
+    variables (``w`` on (unit, pre), ``u`` on (unit, input), vectors on unit); ``attrs`` become
+    Dataset attributes."""
+    data_vars = {"r": variable(np.asarray(r, np.float64), ("time", "unit"), units="Hz", long_name="rate"),
+                 "x": variable(np.asarray(x, np.float64), ("time", "input"), units="mV", long_name="input")}
+    if I is not None:
+        data_vars["I"] = variable(np.asarray(I, np.float64), ("time", "unit"), units=I_units,
+                                  long_name="input current (R I)")
+    data_vars.update(_model_param_vars(model_params))
+    coords = {"time": variable(np.asarray(time, np.float64), ("time",), units="s", long_name="time"),
+              "input": variable(np.arange(np.shape(x)[1], dtype=np.int64), ("input",), units="1",
+                                long_name="input index"),
+              **_model_coords(np.shape(r)[1])}
+    if "w" in data_vars:
+        coords["pre"] = variable(np.arange(np.shape(r)[1], dtype=np.int64), ("pre",), units="1",
+                                 long_name="presynaptic unit index")
+    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(TRAJECTORY, **attrs))
+
+
+def make_fixed_point_dataset(*, r: np.ndarray, residual: np.ndarray, eigenvalues: np.ndarray,
+                             I: np.ndarray | None = None, I_units: str = "mV", model_params: dict | None = None,
+                             input: np.ndarray | None = None, **attrs) -> xr.Dataset:
+    """A fixed point: ``r`` (unit) [Hz], optional ``I`` (unit), ``residual`` = F at the solution
+    (state) [per s], eigenvalues of the state Jacobian there as ``eigenvalue_real`` and
+    ``eigenvalue_imag`` (mode) [1/s], sorted by decreasing real part; the constant ``input``
+    ``x`` (input) and ``model_params`` as in :func:`make_trajectory_dataset`."""
+    ev = np.asarray(eigenvalues, complex)
+    n_state = np.shape(residual)[0]
+    data_vars = {
+        "r": variable(np.asarray(r, np.float64), ("unit",), units="Hz", long_name="fixed-point rate"),
+        "residual": variable(np.asarray(residual, np.float64), ("state",), units="1/s",
+                             long_name="vector field F at the solution"),
+        "eigenvalue_real": variable(ev.real.copy(), ("mode",), units="1/s",
+                                    long_name="real part of the Jacobian eigenvalue"),
+        "eigenvalue_imag": variable(ev.imag.copy(), ("mode",), units="1/s",
+                                    long_name="imaginary part of the Jacobian eigenvalue"),
+    }
+    if I is not None:
+        data_vars["I"] = variable(np.asarray(I, np.float64), ("unit",), units=I_units,
+                                  long_name="fixed-point input current (R I)")
+    data_vars.update(_model_param_vars(model_params))
+    coords = {"mode": variable(np.arange(ev.shape[0], dtype=np.int64), ("mode",), units="1",
+                               long_name="eigenmode index"),
+              **_model_coords(np.shape(r)[0], n_state)}
+    if input is not None:
+        data_vars["x"] = variable(np.asarray(input, np.float64), ("input",), units="mV", long_name="input")
+        coords["input"] = variable(np.arange(np.shape(input)[0], dtype=np.int64), ("input",), units="1",
+                                   long_name="input index")
+    if "w" in data_vars:
+        coords["pre"] = variable(np.arange(np.shape(r)[0], dtype=np.int64), ("pre",), units="1",
+                                 long_name="presynaptic unit index")
+    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(FIXED_POINT, **attrs))
