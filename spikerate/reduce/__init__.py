@@ -4,10 +4,14 @@
   populations: mean input ``mu(nu)`` and noise ``sigma(nu)`` as functions of the rates.
 * :func:`meanfield_rates`: the self-consistent stationary rates ``nu = Phi(nu)`` (Siegert
   transfer with the Fourcaud-Brunel shift), with the stability of the linearised rate dynamics.
+* :func:`reduce`: the population rate model (``rate``, ``current`` or ``two_variable``) of a
+  network, whose fixed point is the mean-field rates.
 
 Units: Hz for rates, mV for ``mu``, ``sigma`` and potentials, s for times.
 """
 
 from .meanfield import PopulationInputs, meanfield_rates, population_inputs
+from .models import PopulationTransfer, reduce, synaptic_time_constants
 
-__all__ = ["PopulationInputs", "meanfield_rates", "population_inputs"]
+__all__ = ["PopulationInputs", "PopulationTransfer", "meanfield_rates", "population_inputs", "reduce",
+           "synaptic_time_constants"]
