@@ -8,6 +8,8 @@ one NetCDF file holding a DataTree with one group per stage.
     [simulate]         # t_stop, dt, method, dtype, trials, seed, record, record_every
     [rates]            # keyword arguments of spikerate.estimators.estimate_rate -> /rates
     [transfer]         # keyword arguments of spikerate.models.measure_transfer -> /transfer
+    [reduction]        # keyword arguments of spikerate.reduce.compare_reductions -> /reduction
+                       # (drive = {step = ..., ...}: parameters of step_and_sine_drive)
 
 ``builder = "custom"`` describes the network itself with ``[[network.populations]]``,
 ``[[network.channels]]``, ``[[network.projections]]`` and ``[[network.inputs]]`` tables
@@ -20,6 +22,7 @@ key is an error naming the key and the nearest valid one.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import json
 import time
@@ -27,6 +30,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from ._validation import suggest
@@ -36,7 +40,7 @@ from .sim import Network, brunel_network, cuba_network, simulate
 
 BUILDERS = {"cuba": cuba_network, "brunel": brunel_network}
 SIMULATE_KEYS = ("t_stop", "dt", "method", "dtype", "trials", "seed", "record", "record_every")
-SECTIONS = ("description", "network", "simulate", "rates", "transfer")
+SECTIONS = ("description", "network", "simulate", "rates", "transfer", "reduction")
 DEFAULT = "cuba"
 
 
@@ -116,7 +120,8 @@ def _stage_functions() -> dict:
     """Section name -> the function that runs it (imported lazily: stages of later issues)."""
     from .estimators import estimate_rate
     from .models import measure_transfer
-    return {"rates": estimate_rate, "transfer": measure_transfer}
+    from .reduce import compare_reductions
+    return {"rates": estimate_rate, "transfer": measure_transfer, "reduction": compare_reductions}
 
 
 def section_keys(section: str, cfg: dict) -> list[str]:
@@ -125,7 +130,7 @@ def section_keys(section: str, cfg: dict) -> list[str]:
         return _builder_keys(cfg.get("network", {}).get("builder", "cuba"))
     if section == "simulate":
         return list(SIMULATE_KEYS)
-    return _keyword_params(_stage_functions()[section], exclude=("spikes", "progress"))
+    return _keyword_params(_stage_functions()[section], exclude=("spikes", "network", "progress"))
 
 
 def check_scenario(sc: Scenario) -> None:
@@ -140,8 +145,8 @@ def check_scenario(sc: Scenario) -> None:
     if not any(k in cfg for k in ("network", "transfer")):
         raise ScenarioError("a scenario needs a [network] section (builder = \"cuba\" | \"brunel\" | "
                             "\"custom\") or a [transfer] section.")
-    if "network" not in cfg and any(k in cfg for k in ("simulate", "rates")):
-        raise ScenarioError("[simulate] and [rates] need a [network] section.")
+    if "network" not in cfg and any(k in cfg for k in ("simulate", "rates", "reduction")):
+        raise ScenarioError("[simulate], [rates] and [reduction] need a [network] section.")
     if "network" in cfg:
         builder = cfg["network"].get("builder")
         valid = list(BUILDERS) + ["custom"]
@@ -209,16 +214,32 @@ def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
     the DataTree, one group per stage."""
     t0 = time.perf_counter()
     groups = {}
-    if "network" in sc.config:
-        network = build_network(sc)
+    network = build_network(sc) if "network" in sc.config else None
+    if network is not None and ("simulate" in sc.config or "reduction" not in sc.config):
         simcfg = dict(sc.config.get("simulate", {}))
         extra = {} if "t_stop" in simcfg else {"t_stop": 1.0}
         groups["spikes"] = _run_stage(sc, "simulate", simulate, network, progress=progress, **extra)
-    stages = _stage_functions() if any(k in sc.config for k in ("rates", "transfer")) else {}
+    stages = _stage_functions() if any(k in sc.config for k in ("rates", "transfer", "reduction")) else {}
     if "rates" in sc.config:
         groups["rates"] = _run_stage(sc, "rates", stages["rates"], groups["spikes"])
     if "transfer" in sc.config:
         groups["transfer"] = _run_stage(sc, "transfer", stages["transfer"], progress=progress)
+    if "reduction" in sc.config:
+        cfg = dict(sc.config["reduction"])
+        drive = cfg.pop("drive", None)
+        if drive is None or isinstance(drive, dict):  # parameters of the step-and-sine drive
+            from .reduce import step_and_sine_drive
+            params = dict(drive or {})
+            try:
+                step_and_sine_drive(np.zeros(1), **params)
+            except TypeError as exc:
+                raise ScenarioError(f"[reduction] of scenario {sc.name!r}: `drive` takes the parameters of "
+                                    f"step_and_sine_drive (step, t_on, t_off, amplitude, frequency, t_sine): {exc}")
+            drive = functools.partial(step_and_sine_drive, **params)
+        try:
+            groups["reduction"] = stages["reduction"](network, drive, progress=progress, **cfg)
+        except (ValueError, TypeError) as exc:
+            raise ScenarioError(f"[reduction] of scenario {sc.name!r}: {exc}") from exc
     for ds in groups.values():
         ds.attrs["scenario"] = sc.name
     wall = time.perf_counter() - t0

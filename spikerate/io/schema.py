@@ -473,3 +473,44 @@ def make_fixed_point_dataset(*, r: np.ndarray, residual: np.ndarray, eigenvalues
         coords["pre"] = variable(np.arange(np.shape(r)[0], dtype=np.int64), ("pre",), units="1",
                                  long_name="presynaptic unit index")
     return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(FIXED_POINT, **attrs))
+
+
+# --- reductions compared against the spiking network (spikerate.reduce.compare_reductions) -----
+
+REDUCTION = "spikerate.reduction/1"
+
+SCHEMAS[REDUCTION] = SchemaSpec(
+    variables={"rate_snn": ("tau_s", "time", "population"), "rate": ("tau_s", "model", "time", "population"),
+               "rmse": ("tau_s", "model", "population"), "r2": ("tau_s", "model", "population"),
+               "correlation": ("tau_s", "model", "population"), "lag": ("tau_s", "model", "population")},
+    coords={"tau_s": ("tau_s",), "model": ("model",), "time": ("time",), "population": ("population",)},
+    attrs=COMMON_ATTRS + ("seed", "dt", "trials", "t_warmup", "g", "params"),
+)
+
+
+def make_reduction_dataset(*, time, population, model, tau_s, tau_ratio, rate_snn, rate_snn_sem, rate, rmse, r2,
+                           correlation, lag, drive, **attrs) -> xr.Dataset:
+    """The network's population rates next to each reduction's, with the errors (DESIGN.md §3)."""
+    tp = ("tau_s", "time", "population")
+    mp = ("tau_s", "model", "population")
+    data_vars = {
+        "rate_snn": variable(rate_snn, tp, units="Hz", long_name="population rate of the spiking network"),
+        "rate_snn_sem": variable(rate_snn_sem, tp, units="Hz", long_name="standard error over trials"),
+        "rate": variable(rate, ("tau_s", "model", "time", "population"), units="Hz",
+                         long_name="population rate of the reduced model"),
+        "rmse": variable(rmse, mp, units="Hz", long_name="root-mean-square error"),
+        "r2": variable(r2, mp, units="1", long_name="coefficient of determination R^2"),
+        "correlation": variable(correlation, mp, units="1", long_name="Pearson correlation"),
+        "lag": variable(lag, mp, units="s", long_name="lag of the model behind the network"),
+        "drive": variable(drive, ("time", "population"), units="mV", long_name="external drive (mean input)"),
+    }
+    coords = {
+        "time": variable(np.asarray(time, float), ("time",), units="s", long_name="time"),
+        "population": variable(np.asarray(population).astype(str), ("population",), units="1",
+                               long_name="population"),
+        "model": variable(np.asarray(model).astype(str), ("model",), units="1", long_name="reduction"),
+        "tau_s": variable(np.asarray(tau_s, float), ("tau_s",), units="s", long_name="synaptic time constant"),
+        "tau_ratio": variable(np.asarray(tau_ratio, float), ("tau_s", "population"), units="1",
+                              long_name="tau_s / tau_m"),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(REDUCTION, **attrs))

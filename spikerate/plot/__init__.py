@@ -88,7 +88,33 @@ def plot_transfer(ds: xr.Dataset, *, ax=None):
     return ax
 
 
-PLOTTERS = {"spikerate.spikes/": plot_raster, "spikerate.transfer/": plot_transfer}
+def plot_reduction(ds: xr.Dataset, *, ax=None, population: int = 0):
+    """Population rate of the spiking network (grey, with its standard error) and of each
+    reduction, one panel row per swept tau_s (stacked with offsets on one Axes), for one
+    population."""
+    _check(ds, "spikerate.reduction/", "plot_reduction")
+    ax = _axes(ax)
+    t = ds.time.values
+    span = float(np.nanmax(ds.rate_snn.values) - np.nanmin(ds.rate_snn.values)) or 1.0
+    for i, tau in enumerate(ds.tau_s.values):
+        off = -1.3 * span * i
+        snn = ds.rate_snn.values[i, :, population]
+        sem = ds.rate_snn_sem.values[i, :, population]
+        ax.fill_between(t, snn - sem + off, snn + sem + off, color="0.8", linewidth=0)
+        ax.plot(t, snn + off, color="0.3", linewidth=1, label="network" if i == 0 else None)
+        for m, name in enumerate(ds.model.values):
+            ax.plot(t, ds.rate.values[i, m, :, population] + off, color=f"C{m}", linewidth=1,
+                    label=str(name) if i == 0 else None)
+        ratio = float(ds.tau_ratio.values[i, population])
+        ax.text(t[-1], float(np.nanmean(snn)) + off, f" tau_s/tau_m = {ratio:g}", fontsize="x-small", va="center")
+    ax.set_xlabel(_label(ds.time, "time"))
+    ax.set_ylabel(f"{_label(ds.rate, 'rate')}, population {ds.population.values[population]} (offset per tau_s)")
+    ax.legend(fontsize="small", loc="upper left")
+    return ax
+
+
+PLOTTERS = {"spikerate.spikes/": plot_raster, "spikerate.transfer/": plot_transfer,
+            "spikerate.reduction/": plot_reduction}
 
 
 def plot_file(path, out_dir) -> list[Path]:
@@ -118,4 +144,4 @@ def plot_file(path, out_dir) -> list[Path]:
     return written
 
 
-__all__ = ["PLOTTERS", "plot_file", "plot_raster", "plot_transfer"]
+__all__ = ["PLOTTERS", "plot_file", "plot_raster", "plot_reduction", "plot_transfer"]

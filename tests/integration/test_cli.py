@@ -114,6 +114,7 @@ SMALL_BY_SECTION = {
     "network": ["--set", "network.n_neurons=200"],
     "simulate": ["--set", "simulate.t_stop=0.05"],
     "transfer": ["--set", "transfer.n_neurons=50", "--set", "transfer.t_stop=0.3", "--set", "transfer.t_warmup=0.1"],
+    "reduction": ["--set", "reduction.t_stop=0.3", "--set", "reduction.trials=1", "--set", "reduction.tau_s=[0.005]"],
 }
 
 
@@ -121,19 +122,24 @@ SMALL_BY_SECTION = {
 def test_every_bundled_scenario_runs(name, tmp_cwd, capsys):
     from spikerate.scenario import load_scenario
     config = load_scenario(name).config
+    simulated = "network" in config and ("simulate" in config or "reduction" not in config)
     small = [a for section, args in SMALL_BY_SECTION.items() if section in config or
-             (section == "simulate" and "network" in config) for a in args]
+             (section == "simulate" and simulated) for a in args]
     rc = main(["run", name, *small, "--out", f"{name}_small.nc"])
     out, err = capsys.readouterr()
     assert rc == 0, err
     tree = load(f"{name}_small.nc")
     assert tree.attrs["scenario"] == name
-    if "network" in config:
+    if simulated:
         assert out.startswith(f"{name}: 200 neurons")
         sp = tree["spikes"]
         assert sp.sizes["neuron"] == 200
         assert float(sp.attrs["duration"]) == pytest.approx(0.05)
         assert sp.sizes["spike"] > 0
+    if "reduction" in config:
+        red = tree["reduction"]
+        assert red.attrs["schema"] == "spikerate.reduction/1"
+        assert red["rate"].shape[:2] == (1, 3) and np.all(np.isfinite(red["rmse"].values))
     if "transfer" in config:
         tr = tree["transfer"]
         assert tr.attrs["schema"] == "spikerate.transfer/1"
