@@ -113,8 +113,31 @@ def plot_reduction(ds: xr.Dataset, *, ax=None, population: int = 0):
     return ax
 
 
-PLOTTERS = {"spikerate.spikes/": plot_raster, "spikerate.transfer/": plot_transfer,
-            "spikerate.reduction/": plot_reduction}
+def plot_reduction_error(ds: xr.Dataset, *, ax=None, measure: str = "rmse"):
+    """Error of each reduction against the network (``rmse``, ``r2``, ``correlation`` or ``lag``)
+    versus tau_s / tau_m, one line per model and population."""
+    _check(ds, "spikerate.reduction/", "plot_reduction_error")
+    if measure not in ("rmse", "r2", "correlation", "lag"):
+        from .._validation import suggest
+        raise ValueError(f"`measure` must be rmse, r2, correlation or lag; got {measure!r}."
+                         + suggest(str(measure), ["rmse", "r2", "correlation", "lag"]))
+    ax = _axes(ax)
+    styles = ["-", "--", ":", "-."]
+    for m, name in enumerate(ds.model.values):
+        for j, pop in enumerate(ds.population.values):
+            ax.plot(ds.tau_ratio.values[:, j], ds[measure].values[:, m, j], styles[j % 4], marker="o",
+                    color=f"C{m}", label=f"{name}, {pop}")
+    ax.set_xscale("log")
+    ax.set_xlabel(_label(ds.tau_ratio, "tau_s / tau_m"))
+    ax.set_ylabel(_label(ds[measure], measure))
+    ax.legend(fontsize="x-small", ncol=2)
+    ax.set_title("reductions vs the spiking network", fontsize="medium")
+    return ax
+
+
+#: schema prefix -> the plots of a stage (file name suffix -> function)
+PLOTTERS = {"spikerate.spikes/": {"": plot_raster}, "spikerate.transfer/": {"": plot_transfer},
+            "spikerate.reduction/": {"": plot_reduction, "_error": plot_reduction_error}}
 
 
 def plot_file(path, out_dir) -> list[Path]:
@@ -134,14 +157,16 @@ def plot_file(path, out_dir) -> list[Path]:
     stem = Path(path).stem
     for name, ds in nodes:
         schema = str(ds.attrs.get("schema", ""))
-        for prefix, func in PLOTTERS.items():
-            if schema.startswith(prefix):
+        for prefix, funcs in PLOTTERS.items():
+            if not schema.startswith(prefix):
+                continue
+            for suffix, func in funcs.items():
                 ax = func(ds)
-                target = out_dir / f"{stem}{'_' + name.replace('/', '_') if name else ''}.png"
+                target = out_dir / f"{stem}{'_' + name.replace('/', '_') if name else ''}{suffix}.png"
                 ax.figure.savefig(target, dpi=120, bbox_inches="tight")
                 plt.close(ax.figure)
                 written.append(target)
     return written
 
 
-__all__ = ["PLOTTERS", "plot_file", "plot_raster", "plot_reduction", "plot_transfer"]
+__all__ = ["PLOTTERS", "plot_file", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_transfer"]

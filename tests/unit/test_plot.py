@@ -34,3 +34,16 @@ def test_cli_plot_and_run_plot(tmp_cwd, capsys):
     assert main(["plot", "r.nc", "-o", "figs"]) == 0
     assert (tmp_cwd / "figs" / "r_spikes.png").is_file()
     assert main(["plot", "r.nc", "-o", "missing"]) == 2
+
+
+def test_reduction_plots():
+    from spikerate.plot import plot_reduction, plot_reduction_error
+    from spikerate.reduce import compare_reductions, step_and_sine_drive
+    ds = compare_reductions(cuba_network(n_neurons=200, p=0.1), step_and_sine_drive, t_stop=0.1,
+                            tau_s=[2e-3, 10e-3], trials=1, seed=1)
+    ax = plot_reduction(ds)
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"network", "rate", "current", "two_variable"}
+    ax = plot_reduction_error(ds, measure="r2")
+    assert ax.get_xscale() == "log" and len(ax.get_lines()) == 3 * 2
+    with pytest.raises(ValueError, match="`measure`.*Did you mean `rmse`"):
+        plot_reduction_error(ds, measure="rmsd")
