@@ -514,3 +514,23 @@ def make_reduction_dataset(*, time, population, model, tau_s, tau_ratio, rate_sn
                               long_name="tau_s / tau_m"),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(REDUCTION, **attrs))
+
+
+# --- a reduction fitted to network rates (spikerate.reduce.fit_reduction) ------------------------
+
+REDUCTION_FIT = "spikerate.reduction_fit/1"
+
+SCHEMAS[REDUCTION_FIT] = SchemaSpec(
+    variables={"cost_initial": (), "cost_final": (), "rmse_initial": ("population",),
+               "rmse_final": ("population",), "r2_initial": ("population",), "r2_final": ("population",),
+               "rate": ("time", "population"), "r_initial": ("time", "population"), "r_fit": ("time", "population")},
+    coords={"population": ("population",), "time": ("time",)},
+    attrs=COMMON_ATTRS + ("params", "method", "model", "dt", "t_start"),
+)
+
+
+def make_reduction_fit_dataset(*, variables: dict, coords: dict, **attrs) -> xr.Dataset:
+    """The report of a fit: fitted parameters (``<name>``, ``<name>_initial``, ``<name>_stderr``),
+    costs, RMSE and R^2 per population before and after, and the traces; every variable built
+    with :func:`variable` (units and long_name)."""
+    return xr.Dataset(variables, coords=coords, attrs=base_attrs(REDUCTION_FIT, **attrs))
