@@ -28,6 +28,7 @@ from ..io.schema import REDUCTION, make_reduction_dataset
 from ..models import find_fixed_point, integrate
 from ..sim import FromMatrix, LogNormal, Network, Normal, PoissonInput, Projection, TimedCurrent, Uniform, simulate
 from ..sim.params import Channel
+from .fit import fit_reduction
 from .models import KINDS, reduce
 
 #: largest lag [s] searched by the cross-correlation
@@ -125,7 +126,8 @@ def trace_errors(model: np.ndarray, snn: np.ndarray, dt: float, max_lag: float =
 def compare_reductions(network: Network, drive, *, tau_s: npt.ArrayLike | None = None,
                        kinds: tuple[str, ...] = KINDS, g: str = "siegert", t_stop: float | None = None,
                        dt: float = 1e-4, rate_dt: float = 1e-3, sigma: float = 3e-3, trials: int = 5,
-                       t_warmup: float = 0.1, seed: int | None = None, progress: bool | None = None) -> xr.Dataset:
+                       t_warmup: float = 0.1, fit: bool = False, seed: int | None = None,
+                       progress: bool | None = None) -> xr.Dataset:
     """Simulate ``network`` under ``drive``, estimate its population rates and compare every
     reduction against them, for each synaptic time constant in ``tau_s``.
 
@@ -154,6 +156,10 @@ def compare_reductions(network: Network, drive, *, tau_s: npt.ArrayLike | None =
         Independent trials of the network (one seed).
     t_warmup : float
         The errors ignore ``t < t_warmup`` [s] (the network's initial transient).
+    fit : bool
+        Also fit each reduction to the network's rates (:func:`~spikerate.reduce.fit_reduction`:
+        time constants, W scale, gain and threshold of g; exponential Euler on the ``rate_dt``
+        grid, ``t >= t_warmup``) and report it as model ``<kind>_fit``.
 
     Returns
     -------
@@ -195,7 +201,7 @@ def compare_reductions(network: Network, drive, *, tau_s: npt.ArrayLike | None =
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
 
-    rate_snn, rate_sem, rates = [], [], []
+    rate_snn, rate_sem, rates, fitted = [], [], [], []
     for net in nets:
         driven = Network(populations=net.populations, channels=net.channels, projections=net.projections,
                          inputs=list(net.inputs) + [TimedCurrent(target=p.name, values=d[:, j])
@@ -216,20 +222,28 @@ def compare_reductions(network: Network, drive, *, tau_s: npt.ArrayLike | None =
             traj = integrate(model, d, dt=dt, state0=state0, record_every=every)
             r = traj.r.values
             per_model.append(np.stack([np.interp(t_grid, traj.time.values, r[:, j]) for j in range(n_pop)], axis=1))
+            fitted.append(model)
+        if fit:
+            x_grid = d[np.minimum(np.rint(est.time.values / dt).astype(int), n_steps - 1)]
+            for model in fitted:
+                _, report = fit_reduction(model, est, x=x_grid, method="exp_euler", t_start=t_warmup)
+                per_model.append(report.r_fit.values)
+        fitted.clear()
         rates.append(per_model)
     rate_snn = np.array(rate_snn)                      # (tau, time, pop)
     rates = np.array(rates)                            # (tau, model, time, pop)
+    names = list(kinds) + ([f"{k}_fit" for k in kinds] if fit else [])
     keep = t_grid >= t_warmup
-    errs = np.full((4, len(taus), len(kinds), n_pop), np.nan)
+    errs = np.full((4, len(taus), len(names), n_pop), np.nan)
     for i in range(len(taus)):
-        for m in range(len(kinds)):
+        for m in range(len(names)):
             errs[:, i, m] = trace_errors(rates[i, m][keep], rate_snn[i][keep], rate_dt)
     drive_grid = d[np.minimum(np.rint(t_grid / dt).astype(int), n_steps - 1)]
     return make_reduction_dataset(
-        time=t_grid, population=np.array(network.population_names), model=np.array(kinds), tau_s=np.array(taus),
+        time=t_grid, population=np.array(network.population_names), model=np.array(names), tau_s=np.array(taus),
         tau_ratio=np.array(taus)[:, None] / tau_m[None, :], rate_snn=rate_snn, rate_snn_sem=np.array(rate_sem),
         rate=rates, rmse=errs[0], r2=errs[1], correlation=errs[2], lag=errs[3], drive=drive_grid,
-        seed=seed, dt=dt, rate_dt=rate_dt, sigma=sigma, trials=trials, t_warmup=t_warmup, g=g,
+        seed=seed, dt=dt, rate_dt=rate_dt, sigma=sigma, trials=trials, t_warmup=t_warmup, g=g, fit=fit,
         params=network.to_dict())
 
 

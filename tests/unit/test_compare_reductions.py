@@ -57,3 +57,12 @@ def test_bad_input():
         compare_reductions(net, np.zeros(100), kinds=("rat",))
     with pytest.raises(ValueError, match="`tau_s`"):
         compare_reductions(net, np.zeros(100), tau_s=[-1e-3])
+
+
+def test_fit_option_adds_fitted_models_that_do_not_fit_worse():
+    net = cuba_network(n_neurons=400, p=0.1)
+    ds = compare_reductions(net, step_and_sine_drive, t_stop=0.25, tau_s=[5e-3], kinds=("rate",), g="siegert",
+                            rate_dt=2e-3, trials=2, seed=2, t_warmup=0.05, fit=True)
+    assert list(ds.model.values) == ["rate", "rate_fit"]
+    derived, fitted = ds.rmse.values[0, 0], ds.rmse.values[0, 1]
+    assert np.all(fitted <= derived + 1e-9)  # least squares from the derived model never does worse
