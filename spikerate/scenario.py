@@ -41,7 +41,7 @@ from .sim import Network, brunel_network, cuba_network, simulate
 BUILDERS = {"cuba": cuba_network, "brunel": brunel_network}
 SIMULATE_KEYS = ("t_stop", "dt", "method", "dtype", "trials", "seed", "record", "record_every")
 SECTIONS = ("description", "network", "simulate", "rates", "transfer", "reduction")
-DEFAULT = "cuba"
+DEFAULT = "reduction"
 
 
 @dataclass

@@ -33,7 +33,7 @@ def _error_line(capsys) -> str:
 
 
 def test_run_writes_file_and_prints_summary(tmp_cwd, capsys):
-    rc = main(["run", "--set", "network.n_neurons=300", "--set", "simulate.t_stop=0.1", "--out", "X.nc"])
+    rc = main(["run", "cuba", "--set", "network.n_neurons=300", "--set", "simulate.t_stop=0.1", "--out", "X.nc"])
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert Path("X.nc").is_file()
@@ -149,7 +149,7 @@ def test_every_bundled_scenario_runs(name, tmp_cwd, capsys):
 def test_same_seed_same_spikes(tmp_cwd, capsys):
     for out in ("a.nc", "b.nc", "c.nc"):
         seed = "4" if out == "c.nc" else "3"
-        assert main(["run", *SMALL, "--set", f"simulate.seed={seed}", "--out", out, "-q"]) == 0
+        assert main(["run", "cuba", *SMALL, "--set", f"simulate.seed={seed}", "--out", out, "-q"]) == 0
     a, b, c = (load(f)["spikes"] for f in ("a.nc", "b.nc", "c.nc"))
     assert a.attrs["seed"] == b.attrs["seed"] == 3
     assert a.sizes["spike"] > 0
@@ -243,7 +243,7 @@ def test_custom_scenario_with_unknown_population(tmp_cwd, capsys):
 
 
 def test_bad_key_suggests_nearest(tmp_cwd, capsys):
-    assert main(["run", "--set", "network.n_nerons=3", "--out", "X.nc"]) == 2
+    assert main(["run", "cuba", "--set", "network.n_nerons=3", "--out", "X.nc"]) == 2
     line = _error_line(capsys)
     assert "n_nerons" in line
     assert "n_neurons" in line.split("n_nerons", 1)[1]
@@ -251,21 +251,21 @@ def test_bad_key_suggests_nearest(tmp_cwd, capsys):
 
 
 def test_bad_section_in_set(tmp_cwd, capsys):
-    assert main(["run", "--set", "simulat.t_stop=1", "--out", "X.nc"]) == 2
+    assert main(["run", "cuba", "--set", "simulat.t_stop=1", "--out", "X.nc"]) == 2
     line = _error_line(capsys)
     assert "simulat.t_stop" in line and "simulate.t_stop" in line
     assert os.listdir(tmp_cwd) == []
 
 
 def test_bad_value_names_argument(tmp_cwd, capsys):
-    assert main(["run", "--set", "simulate.dt=-1", "--out", "X.nc"]) == 2
+    assert main(["run", "cuba", "--set", "simulate.dt=-1", "--out", "X.nc"]) == 2
     line = _error_line(capsys)
     assert "`dt`" in line and "-1" in line
     assert os.listdir(tmp_cwd) == []
 
 
 def test_bad_network_value(tmp_cwd, capsys):
-    assert main(["run", "--set", "network.n_neurons=1", "--out", "X.nc"]) == 2
+    assert main(["run", "cuba", "--set", "network.n_neurons=1", "--out", "X.nc"]) == 2
     line = _error_line(capsys)
     assert "`n_neurons`" in line
     assert os.listdir(tmp_cwd) == []
@@ -308,14 +308,14 @@ def test_invalid_toml(tmp_cwd, capsys):
 
 
 def test_set_without_equals(tmp_cwd, capsys):
-    assert main(["run", "--set", "network.n_neurons", "--out", "X.nc"]) == 2
+    assert main(["run", "cuba", "--set", "network.n_neurons", "--out", "X.nc"]) == 2
     line = _error_line(capsys)
     assert "network.n_neurons" in line and "key=value" in line
     assert os.listdir(tmp_cwd) == []
 
 
 def test_out_into_missing_directory(tmp_cwd, capsys):
-    assert main(["run", *SMALL, "--out", "missing_dir/X.nc"]) == 2
+    assert main(["run", "cuba", *SMALL, "--out", "missing_dir/X.nc"]) == 2
     line = _error_line(capsys)
     assert "missing_dir" in line
     assert os.listdir(tmp_cwd) == []
@@ -335,13 +335,21 @@ def test_show_non_spikerate_file(tmp_cwd, capsys):
 def test_debug_raises_instead(tmp_cwd):
     from spikerate.errors import ScenarioError
     with pytest.raises(ScenarioError, match="n_nerons"):
-        main(["--debug", "run", "--set", "network.n_nerons=3"])
+        main(["--debug", "run", "cuba", "--set", "network.n_nerons=3"])
 
 
 def test_out_is_a_directory_regression_2(tmp_cwd, capsys):
     from spikerate.cli import main
     (tmp_cwd / "d").mkdir()
-    code = main(["run", "--set", "network.n_neurons=200", "--set", "simulate.t_stop=0.01", "--out", "d"])
+    code = main(["run", "cuba", "--set", "network.n_neurons=200", "--set", "simulate.t_stop=0.01", "--out", "d"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "directory" in err[0]
     assert list((tmp_cwd / "d").iterdir()) == []
+
+
+def test_default_scenario_is_the_reduction():
+    """`spikerate run` with no name runs the whole road so far: network, spikes, reductions."""
+    from spikerate.scenario import DEFAULT, load_scenario
+    assert DEFAULT == "reduction"
+    config = load_scenario(DEFAULT).config
+    assert {"network", "simulate", "reduction"} <= set(config)

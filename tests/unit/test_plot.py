@@ -27,7 +27,7 @@ def test_plot_rejects_other_datasets():
 
 
 def test_cli_plot_and_run_plot(tmp_cwd, capsys):
-    assert main(["run", "--set", "network.n_neurons=200", "--set", "simulate.t_stop=0.05", "--out", "r.nc",
+    assert main(["run", "cuba", "--set", "network.n_neurons=200", "--set", "simulate.t_stop=0.05", "--out", "r.nc",
                  "--plot"]) == 0
     assert (tmp_cwd / "r_spikes.png").stat().st_size > 1000
     (tmp_cwd / "figs").mkdir()
