@@ -396,7 +396,21 @@ class AbstractRateModel:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class RateModel(AbstractRateModel):
+class _OneStateModel(AbstractRateModel):
+    """The fields shared by the rate and current models (one state variable per unit)."""
+    w: Any
+    u: Any = None
+    b: Any = None
+    tau: Any
+    g: Any = "linear"
+    trainable: Any = ("w", "u", "b")
+
+    def __post_init__(self):
+        self._validate()
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class RateModel(_OneStateModel):
     """Rate model (``tau_s << tau_m``): ``tau dr/dt = -r + g(W r + U x + b)``.
 
     Parameters
@@ -426,16 +440,6 @@ class RateModel(AbstractRateModel):
     params_type: ClassVar[type] = RateParams
     _tau_fields: ClassVar[tuple[str, ...]] = ("tau",)
 
-    w: Any
-    u: Any = None
-    b: Any = None
-    tau: Any
-    g: Any = "linear"
-    trainable: Any = ("w", "u", "b")
-
-    def __post_init__(self):
-        self._validate()
-
     def _field(self, r, drive):
         return (self.g.value(self.w @ r + drive) - r) / self.tau
 
@@ -454,7 +458,7 @@ class RateModel(AbstractRateModel):
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class CurrentModel(AbstractRateModel):
+class CurrentModel(_OneStateModel):
     """Current model (``tau_m << tau_s``): ``tau dI/dt = -I + W g(I) + U x + b``, rates ``r = g(I)``.
 
     Parameters as :class:`RateModel` (``tau`` is the synaptic time constant; ``I`` in the units
@@ -464,16 +468,6 @@ class CurrentModel(AbstractRateModel):
     kind_name: ClassVar[str] = "current"
     params_type: ClassVar[type] = RateParams
     _tau_fields: ClassVar[tuple[str, ...]] = ("tau",)
-
-    w: Any
-    u: Any = None
-    b: Any = None
-    tau: Any
-    g: Any = "linear"
-    trainable: Any = ("w", "u", "b")
-
-    def __post_init__(self):
-        self._validate()
 
     def _field(self, i, drive):
         return (self.w @ self.g.value(i) + drive - i) / self.tau
