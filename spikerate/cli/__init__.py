@@ -147,4 +147,12 @@ def _show(file: str) -> int:
                 print(f"    population {pop}: {n} neurons, {int(sel)} spikes, {r:.2f} Hz")
             print(f"  seed {ds.attrs.get('seed')}, dt {ds.attrs.get('dt')} s, method {ds.attrs.get('method')}, "
                   f"dtype {ds.attrs.get('dtype')}, spikerate {ds.attrs.get('spikerate_version')}")
+        if schema.startswith("spikerate.reduction/"):
+            pops = [str(p) for p in ds.population.values]
+            print("  RMSE [Hz] / R^2 per population (" + ", ".join(pops) + "):")
+            for i, tau in enumerate(ds.tau_s.values):
+                for m, model in enumerate(ds.model.values):
+                    vals = "  ".join(f"{ds.rmse.values[i, m, j]:6.2f} / {ds.r2.values[i, m, j]:5.2f}"
+                                     for j in range(len(pops)))
+                    print(f"    tau_s {tau * 1e3:6.2f} ms  {str(model):<18} {vals}")
     return 0

@@ -353,3 +353,13 @@ def test_default_scenario_is_the_reduction():
     assert DEFAULT == "reduction"
     config = load_scenario(DEFAULT).config
     assert {"network", "simulate", "reduction"} <= set(config)
+
+
+def test_show_prints_the_reduction_errors(tmp_cwd, capsys):
+    assert main(["run", "reduction", "--set", "network.n_neurons=200", "--set", "simulate.t_stop=0.05",
+                 "--set", "reduction.t_stop=0.2", "--set", "reduction.trials=1", "--set", "reduction.tau_s=[0.005]",
+                 "--out", "r.nc", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["show", "r.nc"]) == 0
+    out = capsys.readouterr().out
+    assert "RMSE [Hz] / R^2" in out and "two_variable" in out and "tau_s   5.00 ms" in out
