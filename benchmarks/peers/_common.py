@@ -1,8 +1,10 @@
 """Shared pieces of the peer runners (they run in the peers virtualenv, not with spikerate)."""
 
 import argparse
+import json
 import os
 import resource
+import sys
 
 
 def peak_rss_mb():
@@ -38,3 +40,10 @@ def quiet_nest(seed, dt_ms=0.1):
     nest.SetKernelStatus({"resolution": dt_ms, "local_num_threads": 1,
                           "rng_seed": seed + 1})  # NEST requires a seed >= 1
     return nest, json_out
+
+
+def emit(json_out, result):
+    """Write the one JSON result line to the real stdout (see quiet_nest)."""
+    sys.stdout.flush()
+    json_out.write(json.dumps(result) + "\n")
+    json_out.flush()

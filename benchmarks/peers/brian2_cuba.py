@@ -66,14 +66,13 @@ runtime (Cython code generation, executed from Python):
     run, so the compilation cost is always included.
 """
 
-import json
 import os
 import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import base_parser, peak_rss_mb  # noqa: E402
+from _common import base_parser, emit, peak_rss_mb  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -248,9 +247,7 @@ def main(argv=None):
         "peak_rss_mb": peak_rss_mb(),
         "details": details,
     }
-    sys.stdout.flush()
-    json_out.write(json.dumps(result) + "\n")
-    json_out.flush()
+    emit(json_out, result)
 
 
 if __name__ == "__main__":

@@ -22,54 +22,25 @@ in either the peers virtualenv or spikerate's own environment::
 import argparse
 import os
 import re
+import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from brunel_stats import brunel_stats  # noqa: E402
+
 DEFAULT_FILES = [f"/work/peers-data/brian2_cuba_seed{s}.npz" for s in range(1, 6)]
 
-# Spike times are multiples of dt computed in floating point (e.g. 3000 * 1e-4
-# may come out as 0.30000000000000004 or 0.29999999999999999).  Shifting by a
-# tolerance far below dt puts a spike lying on a window boundary into the
-# window that starts there, as intended by the half-open intervals.
-_EPS = 1e-9  # s
 
 
 def cuba_stats(i, t, n, t_stop=1.0, n_windows=10):
     """Return dict(mean_rate, cv_isi, fano, n_spikes) for one spike train.
 
-    i : spike indices (0..n-1), t : spike times in seconds.
+    i : spike indices (0..n-1), t : spike times in seconds.  The definitions are those of
+    brunel_stats (module docstring there) over [0, t_stop) with n_windows equal windows.
     """
-    i = np.asarray(i, dtype=np.int64)
-    t = np.asarray(t, dtype=np.float64)
-    width = t_stop / n_windows
-    win = np.floor((t + _EPS) / width).astype(np.int64)
-    keep = (win >= 0) & (win < n_windows)  # spikes in [0, t_stop)
-    i, t, win = i[keep], t[keep], win[keep]
-
-    n_spikes = int(i.size)
-    mean_rate = n_spikes / (n * t_stop)
-
-    # CV of the inter-spike intervals, per neuron, neurons with >= 3 spikes.
-    order = np.lexsort((t, i))  # group by neuron, time-ordered within
-    i_s, t_s = i[order], t[order]
-    cvs = []
-    bounds = np.flatnonzero(np.diff(i_s)) + 1
-    for ts in np.split(t_s, bounds):
-        if ts.size >= 3:
-            isi = np.diff(ts)
-            cvs.append(isi.std() / isi.mean())
-    cv_isi = float(np.mean(cvs)) if cvs else float("nan")
-
-    # Fano factor of the spike counts in n_windows windows.
-    counts = np.zeros((n, n_windows), dtype=np.int64)
-    np.add.at(counts, (i, win), 1)
-    mean_c = counts.mean(axis=1)
-    active = mean_c > 0
-    fano = (float(np.mean(counts[active].var(axis=1) / mean_c[active]))
-            if active.any() else float("nan"))
-
-    return {"mean_rate": mean_rate, "cv_isi": cv_isi, "fano": fano,
-            "n_spikes": n_spikes}
+    s = brunel_stats(i, t, n, n, t_start=0.0, t_stop=t_stop, window=t_stop / n_windows)
+    return {k: s[k] for k in ("mean_rate", "cv_isi", "fano", "n_spikes")}
 
 
 def _label(path):

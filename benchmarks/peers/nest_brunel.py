@@ -37,13 +37,12 @@ peak_rss_mb and NEST's kernel timers in ``details``.  The spike file, if
 asked for, holds i (int32, 0-based, E then I) and t (float64, s).
 """
 
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import base_parser, peak_rss_mb, quiet_nest  # noqa: E402
+from _common import base_parser, emit, peak_rss_mb, quiet_nest  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -63,7 +62,6 @@ def main(argv=None):
     dt_ms = 0.1
     nest, json_out = quiet_nest(args.seed, dt_ms)
     from brunel_stats import brunel_stats
-
 
     N = args.n
     N_E = int(round(0.8 * N))
@@ -148,9 +146,7 @@ def main(argv=None):
         "peak_rss_mb": peak_rss_mb(),
         "details": details,
     }
-    sys.stdout.flush()
-    json_out.write(json.dumps(result) + "\n")
-    json_out.flush()
+    emit(json_out, result)
 
 
 if __name__ == "__main__":

@@ -34,13 +34,12 @@ stderr).  Keys as in brian2_cuba.py, with engine "nest":
                 time_construction_create/connect, ...), in seconds
 """
 
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import base_parser, peak_rss_mb, quiet_nest  # noqa: E402
+from _common import base_parser, emit, peak_rss_mb, quiet_nest  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -56,7 +55,6 @@ def main(argv=None):
 
     dt_ms = 0.1
     nest, json_out = quiet_nest(args.seed, dt_ms)
-
 
     N = args.n
     N_E = int(0.8 * N)
@@ -121,9 +119,7 @@ def main(argv=None):
         "peak_rss_mb": peak_rss_mb(),
         "details": details,
     }
-    sys.stdout.flush()
-    json_out.write(json.dumps(result) + "\n")
-    json_out.flush()
+    emit(json_out, result)
 
 
 if __name__ == "__main__":
