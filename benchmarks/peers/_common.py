@@ -47,3 +47,18 @@ def emit(json_out, result):
     sys.stdout.flush()
     json_out.write(json.dumps(result) + "\n")
     json_out.flush()
+
+
+def nest_results(nest, population, recorder):
+    """NEST's kernel timers (s; per-thread arrays: the max) with the connection count, and the
+    recorded spikes as (i, t): 0-based int32 indices into ``population`` and times in s, sorted
+    by time, then index."""
+    import numpy as np
+    ks = nest.GetKernelStatus()
+    details = {k: float(np.max(ks[k])) for k in sorted(ks) if k.startswith("time_")}
+    details["num_connections"] = int(ks["num_connections"])
+    ev = recorder.get("events")
+    i = (np.asarray(ev["senders"]) - population[0].global_id).astype(np.int32)
+    t = np.asarray(ev["times"], dtype=np.float64) / 1000.0  # ms -> s
+    order = np.lexsort((i, t))
+    return details, i[order], t[order]

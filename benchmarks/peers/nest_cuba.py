@@ -39,7 +39,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import base_parser, emit, peak_rss_mb, quiet_nest  # noqa: E402
+from _common import base_parser, emit, nest_results, peak_rss_mb, quiet_nest  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -91,16 +91,7 @@ def main(argv=None):
     nest.Simulate(args.t_stop * 1000.0)
     t2 = time.perf_counter()
 
-    ks = nest.GetKernelStatus()
-    # NEST's kernel timers (s); per-thread timers come as arrays: take the max.
-    details = {k: float(np.max(ks[k])) for k in sorted(ks) if k.startswith("time_")}
-    details["num_connections"] = int(ks["num_connections"])
-
-    ev = spikes.get("events")
-    i = (np.asarray(ev["senders"]) - P[0].global_id).astype(np.int32)
-    t = np.asarray(ev["times"], dtype=np.float64) / 1000.0  # ms -> s
-    order = np.lexsort((i, t))  # sort by time, then index (like Brian2)
-    i, t = i[order], t[order]
+    details, i, t = nest_results(nest, P, spikes)
     if args.out_npz:
         os.makedirs(os.path.dirname(os.path.abspath(args.out_npz)), exist_ok=True)
         np.savez(args.out_npz, i=i, t=t)
