@@ -65,7 +65,7 @@ def _advance(model, s, drive, dstep, mid, dt, method, n_steps, record_every):
     n_rec = n_steps // record_every + 1
     out = np.empty((n_rec, model.n_state))
     h, _ = model._step_size(dt, "euler" if method == "rk4" else method)
-    code = _kernel_transfer(model.g)
+    code = _kernel_transfer(model.g) if model.noise is None else None
     m = K.M_RK4 if method == "rk4" else K.M_EULER
     if code is not None:
         with np.errstate(all="ignore"):
@@ -292,7 +292,7 @@ def find_fixed_point(model: AbstractRateModel, x: npt.ArrayLike, *, state0: npt.
     tol = check_positive("tol", tol)
     max_iter = check_int("max_iter", max_iter, minimum=1)
     s0 = _check_state0(model, state0)
-    model.g.derivative(np.zeros(1))  # a callable without derivative fails here, with a clear message
+    model.g.derivative(np.zeros(model.n))  # a callable without derivative fails here, with a clear message
     drive = model.u @ xa + model.b
     tau = model._tau_rows()
     s, ok, n_iter = _newton(model, s0, drive, tau, tol, max_iter)

@@ -56,6 +56,7 @@ import numpy.typing as npt
 
 from .._validation import check_choice, check_real_array, describe
 from . import _kernels as K
+from .noise import RateNoise
 from .nonlinearities import Linear, Sigmoid, Softplus, Tanh, ThresholdLinear, get_transfer
 from .transfer import ALPHA, LIFTransfer, SiegertTransfer
 
@@ -220,6 +221,7 @@ class AbstractRateModel:
                 raise ValueError(f"`{name}` must be a scalar or have shape (n,) = ({n},); got shape {tau.shape}.")
             object.__setattr__(self, name, _frozen_array(tau))
         object.__setattr__(self, "g", _as_transfer(self.g))
+        self._validate_noise(n)
         trainable = (self.trainable,) if isinstance(self.trainable, str) else tuple(self.trainable)
         names = self.params_type.names()
         for t in trainable:
@@ -227,6 +229,31 @@ class AbstractRateModel:
         if len(set(trainable)) != len(trainable):
             raise ValueError(f"`trainable` must not repeat names; got {trainable}.")
         object.__setattr__(self, "trainable", trainable)
+
+    def _validate_noise(self, n):
+        if self.noise is None:
+            return
+        if not self._noise_allowed:
+            raise ValueError(f"`noise` is not available for {type(self).__name__}: its rate r = g(I) is the output of "
+                             f"g itself, so noise depending on r would make g implicit. Use TwoVariableModel (r is a "
+                             f"state variable) or a transfer with a fixed sigma.")
+        if not isinstance(self.noise, RateNoise):
+            raise TypeError(f"`noise` must be a spikerate.models.RateNoise or None; got {describe(self.noise)}.")
+        if self.noise.n != n:
+            raise ValueError(f"`noise` must describe n = {n} units to match `w`; got {self.noise.n}.")
+        if not getattr(self.g, "accepts_noise", False):
+            raise TypeError(f"`noise` needs a transfer that depends on the noise (SiegertTransfer or a reduce(..., "
+                            f"g='siegert') population transfer); got g = {self.g!r}.")
+
+    def _g_noise(self, z, r, *, jacobian: bool = False):
+        """``g(z - shift(r), sigma(r))`` for a model with ``noise``; with ``jacobian`` also
+        ``dg/dz`` (n,) and the rate dependence through the noise ``dg/dr`` (n, n)."""
+        if not jacobian:
+            sigma, shift = self.noise.evaluate(r)
+            return self.g.derivatives_noise(z - shift, sigma)[0]
+        sigma, shift, dsigma, dshift = self.noise.evaluate(r, jacobian=True)
+        v, d_mu, d_sigma = self.g.derivatives_noise(z - shift, sigma)
+        return v, d_mu, d_sigma[:, None] * dsigma - d_mu[:, None] * dshift
 
     # --- sizes and parameters -----------------------------------------------------------
 
@@ -272,6 +299,8 @@ class AbstractRateModel:
         and this without arrays as the ``params`` attribute)."""
         g = self.g.to_dict() if hasattr(self.g, "to_dict") else repr(self.g)
         d = {"model": self.kind_name, "g": g, "trainable": list(self.trainable)}
+        if self.noise is not None:
+            d["noise"] = self.noise.to_dict()
         if arrays:
             d.update({k: v.tolist() for k, v in self.params.as_dict().items()})
         return d
@@ -404,6 +433,7 @@ class _OneStateModel(AbstractRateModel):
     tau: Any
     g: Any = "linear"
     trainable: Any = ("w", "u", "b")
+    noise: Any = None
 
     def __post_init__(self):
         self._validate()
@@ -428,6 +458,9 @@ class RateModel(_OneStateModel):
         integrated but not differentiated.
     trainable : tuple of str
         Parameter names a learning method updates (default ``("w", "u", "b")``).
+    noise : RateNoise, optional
+        Input noise that follows the rates (mean-field theory): ``g`` is evaluated as
+        ``g(z - shift(r), sigma(r))`` with ``z = W r + U x + b``; needs a Siegert-type ``g``.
 
     Examples
     --------
@@ -440,17 +473,28 @@ class RateModel(_OneStateModel):
     params_type: ClassVar[type] = RateParams
     _tau_fields: ClassVar[tuple[str, ...]] = ("tau",)
 
+    _noise_allowed: ClassVar[bool] = True
+
     def _field(self, r, drive):
-        return (self.g.value(self.w @ r + drive) - r) / self.tau
+        z = self.w @ r + drive
+        gz = self.g.value(z) if self.noise is None else self._g_noise(z, r)
+        return (gz - r) / self.tau
 
     def _jac_state(self, r, drive):
-        d = np.asarray(self.g.derivative(self.w @ r + drive), float)
+        z = self.w @ r + drive
         inv_tau = np.broadcast_to(1.0 / self.tau, (self.n,))
-        return inv_tau[:, None] * (d[:, None] * self.w - np.eye(self.n))
+        if self.noise is None:
+            d = np.asarray(self.g.derivative(z), float)
+            return inv_tau[:, None] * (d[:, None] * self.w - np.eye(self.n))
+        _, d, d_r = self._g_noise(z, r, jacobian=True)
+        return inv_tau[:, None] * (d[:, None] * self.w + d_r - np.eye(self.n))
 
     def _jac_params(self, r, x, drive):
         z = self.w @ r + drive
-        gz, d = _g_value_derivative(self.g, z)
+        if self.noise is None:
+            gz, d = _g_value_derivative(self.g, z)
+        else:
+            gz, d, _ = self._g_noise(z, r, jacobian=True)
         inv_tau = np.broadcast_to(1.0 / self.tau, (self.n,))
         dd = d * inv_tau
         f = (gz - r) * inv_tau
@@ -468,6 +512,7 @@ class CurrentModel(_OneStateModel):
     kind_name: ClassVar[str] = "current"
     params_type: ClassVar[type] = RateParams
     _tau_fields: ClassVar[tuple[str, ...]] = ("tau",)
+    _noise_allowed: ClassVar[bool] = False
 
     def _field(self, i, drive):
         return (self.w @ self.g.value(i) + drive - i) / self.tau
@@ -493,12 +538,14 @@ class TwoVariableModel(AbstractRateModel):
     state ``(I, r)`` of length 2n.
 
     Parameters as :class:`RateModel`, with ``tau_s`` (synaptic) and ``tau_m`` (rate) time
-    constants [s] instead of ``tau``.
+    constants [s] instead of ``tau``; with ``noise`` (:class:`RateNoise`) the rate equation reads
+    ``tau_m dr/dt = -r + g(I - shift(r), sigma(r))``.
     """
     kind: ClassVar[int] = K.KIND_TWO_VARIABLE
     kind_name: ClassVar[str] = "two_variable"
     params_type: ClassVar[type] = TwoVariableParams
     _tau_fields: ClassVar[tuple[str, ...]] = ("tau_s", "tau_m")
+    _noise_allowed: ClassVar[bool] = True
 
     w: Any
     u: Any = None
@@ -507,6 +554,7 @@ class TwoVariableModel(AbstractRateModel):
     tau_m: Any
     g: Any = "linear"
     trainable: Any = ("w", "u", "b")
+    noise: Any = None
 
     def __post_init__(self):
         self._validate()
@@ -522,18 +570,25 @@ class TwoVariableModel(AbstractRateModel):
     def _field(self, s, drive):
         n = self.n
         i, r = s[:n], s[n:]
-        return np.concatenate([(self.w @ r + drive - i) / self.tau_s, (self.g.value(i) - r) / self.tau_m])
+        return np.concatenate([(self.w @ r + drive - i) / self.tau_s, (self._g_rate(i, r) - r) / self.tau_m])
+
+    def _g_rate(self, i, r):
+        return self.g.value(i) if self.noise is None else self._g_noise(i, r)
 
     def _jac_state(self, s, drive):
         n = self.n
-        d = np.asarray(self.g.derivative(s[:n]), float)
         a = np.broadcast_to(1.0 / self.tau_s, (n,))
         c = np.broadcast_to(1.0 / self.tau_m, (n,))
         J = np.zeros((2 * n, 2 * n))
         J[:n, :n] = -np.diag(a)
         J[:n, n:] = a[:, None] * self.w
-        J[n:, :n] = np.diag(c * d)
         J[n:, n:] = -np.diag(c)
+        if self.noise is None:
+            d = np.asarray(self.g.derivative(s[:n]), float)
+        else:
+            _, d, d_r = self._g_noise(s[:n], s[n:], jacobian=True)
+            J[n:, n:] += c[:, None] * d_r
+        J[n:, :n] = np.diag(c * d)
         return J
 
     def _jac_params(self, s, x, drive):
@@ -542,7 +597,7 @@ class TwoVariableModel(AbstractRateModel):
         a = np.broadcast_to(1.0 / self.tau_s, (n,))
         c = np.broadcast_to(1.0 / self.tau_m, (n,))
         fi = (self.w @ r + drive - i) * a
-        fr = (np.asarray(self.g.value(i), float) - r) * c
+        fr = (np.asarray(self._g_rate(i, r), float) - r) * c
         return TwoVariableParams(w=np.outer(a, r), u=np.outer(a, x), b=a.copy(), tau_s=-fi * a, tau_m=-fr * c)
 
     def output(self, state):

@@ -282,6 +282,15 @@ class AbstractTransfer(abc.ABC):
     def __call__(self, x: npt.ArrayLike) -> np.ndarray:
         return self.value(x)
 
+    #: True for transfers that depend on the input noise and so can serve a model with ``noise``
+    accepts_noise: ClassVar[bool] = False
+
+    def derivatives_noise(self, mu: npt.ArrayLike, sigma: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(g, dg/dmu, dg/dsigma)`` at mean input ``mu`` and noise ``sigma`` [mV], the threshold
+        shift already in ``mu`` (used by models with a :class:`~spikerate.models.RateNoise`)."""
+        raise TypeError(f"the transfer {self.name!r} does not depend on the input noise; a model with `noise` needs "
+                        f"a Siegert-type g (SiegertTransfer, or reduce(..., g='siegert')).")
+
     def to_dict(self) -> dict:
         """JSON-safe description: ``{"name": ..., <parameters>}`` (the input of ``get_transfer``)."""
         return {"name": self.name, **{f.name: getattr(self, f.name) for f in fields(self)}}
@@ -359,6 +368,85 @@ class SiegertTransfer(AbstractTransfer):
     def value_and_derivative(self, x):
         r, d, _ = _evaluate(check_x(x), self.sigma, self.tau_m, self.t_ref, self.v_th, self.v_reset, self.tau_s)
         return r, d
+
+    accepts_noise: ClassVar[bool] = True
+
+    def derivatives_noise(self, mu, sigma):
+        """Siegert rate and d/dmu, d/dsigma at noise ``sigma`` (replacing the field ``sigma``; the
+        Fourcaud-Brunel shift comes from the model's :class:`~spikerate.models.RateNoise`)."""
+        return siegert_derivatives(check_x(mu), sigma, tau_m=self.tau_m, t_ref=self.t_ref, v_th=self.v_th,
+                                   v_reset=self.v_reset)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TabulatedTransfer(AbstractTransfer):
+    """A transfer given by a table, one per unit: monotone cubic (PCHIP) interpolation of
+    ``y`` over ``x`` with its exact derivative; outside the table, linear continuation with the
+    end slope, clipped at 0 (rates).  Built from measured f-I curves by
+    ``reduce(..., g="measured")``.
+
+    Parameters
+    ----------
+    x : array_like, shape (n_points,) or (n, n_points)
+        Strictly increasing inputs [mV] (one row per unit, or one grid for all).
+    y : array_like, shape (n, n_points)
+        Values [Hz] (one row per unit; the last axis of the model's input).
+    """
+    name: ClassVar[str] = "tabulated"
+    x: np.ndarray
+    y: np.ndarray
+
+    def __post_init__(self):
+        y = check_real_array("y", self.y)
+        if y.ndim == 1:
+            y = y[None, :]
+        if y.ndim != 2 or y.shape[1] < 2:
+            raise ValueError(f"`y` must have shape (n, n_points) with n_points >= 2; got shape {y.shape}.")
+        x = check_real_array("x", self.x)
+        if x.ndim == 1 and x.shape[0] == y.shape[1]:
+            x = np.broadcast_to(x, y.shape)
+        if x.shape != y.shape:
+            raise ValueError(f"`x` must have shape (n_points,) or {y.shape} to match `y`; got shape {x.shape}.")
+        if np.any(np.diff(x, axis=1) <= 0):
+            raise ValueError("`x` must be strictly increasing along the table.")
+        import scipy.interpolate
+        splines = tuple(scipy.interpolate.PchipInterpolator(xi, yi, extrapolate=False) for xi, yi in zip(x, y))
+        for f, a in (("x", x), ("y", y)):
+            a = np.array(a, dtype=float)
+            a.setflags(write=False)
+            object.__setattr__(self, f, a)
+        object.__setattr__(self, "_splines", splines)
+
+    def value_and_derivative(self, x):
+        z = np.asarray(check_x(x), dtype=float)
+        n = self.y.shape[0]
+        if n > 1 and (z.ndim == 0 or z.shape[-1] != n):
+            raise ValueError(f"`x` must have a last axis of length n = {n} (one value per unit); got shape {z.shape}.")
+        zb = np.broadcast_to(z, z.shape if z.ndim else (1,))
+        v, d = np.empty(zb.shape), np.empty(zb.shape)
+        for k, spl in enumerate(self._splines):
+            col = (...,) if n == 1 else (..., k)
+            zk = zb[col]
+            lo, hi = self.x[k, 0], self.x[k, -1]
+            inside = (zk >= lo) & (zk <= hi)
+            vk = np.where(inside, spl(np.clip(zk, lo, hi)), 0.0)
+            dk = np.where(inside, spl(np.clip(zk, lo, hi), 1), 0.0)
+            for edge, mask in ((lo, zk < lo), (hi, zk > hi)):
+                slope = float(spl(edge, 1))
+                ext = float(spl(edge)) + slope * (zk - edge)
+                vk = np.where(mask, np.maximum(ext, 0.0), vk)
+                dk = np.where(mask, np.where(ext > 0.0, slope, 0.0), dk)
+            v[col], d[col] = vk, dk
+        return (v, d) if z.ndim else (v[0], d[0])
+
+    def value(self, x):
+        return self.value_and_derivative(x)[0]
+
+    def derivative(self, x):
+        return self.value_and_derivative(x)[1]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "x": self.x.tolist(), "y": self.y.tolist()}
 
 
 # ------------------------------------------------------------------------------- measured f-I curves

@@ -13,7 +13,7 @@ Units: Hz for rates, mV for ``mu``, ``sigma`` and potentials, s for times.
 from .meanfield import PopulationInputs, meanfield_rates, population_inputs
 from .compare import compare_reductions, step_and_sine_drive, with_tau_s
 from .fit import fit_reduction
-from .models import PopulationTransfer, reduce, synaptic_time_constants
+from .models import PopulationTransfer, measured_transfer, reduce, synaptic_time_constants
 
 __all__ = ["PopulationInputs", "PopulationTransfer", "compare_reductions", "fit_reduction", "meanfield_rates",
-           "population_inputs", "reduce", "step_and_sine_drive", "synaptic_time_constants", "with_tau_s"]
+           "measured_transfer", "population_inputs", "reduce", "step_and_sine_drive", "synaptic_time_constants", "with_tau_s"]

@@ -214,8 +214,9 @@ def compare_reductions(network: Network, drive, *, tau_s: npt.ArrayLike | None =
         sem = est["rate_sem"].values if "rate_sem" in est else np.full_like(est.rate.values, np.nan)
         rate_sem.append(sem)
         per_model = []
+        g_net = reduce(net, "rate", g, measure={"seed": seed % 2**31}).g if g == "measured" else g  # measure once
         for kind in kinds:
-            model = reduce(net, kind, g)
+            model = reduce(net, kind, g_net)
             fp = find_fixed_point(model, d[0])
             state0 = np.concatenate([fp.I.values, fp.r.values]) if kind == "two_variable" else (
                 fp.I.values if kind == "current" else fp.r.values)

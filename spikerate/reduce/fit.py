@@ -77,9 +77,18 @@ class AffineTransfer(AbstractTransfer):
             a.setflags(write=False)
             object.__setattr__(self, f, a)
 
-    def base_value_and_derivative(self, x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """``(base(x - threshold), base'(x - threshold))``."""
+    @property
+    def accepts_noise(self) -> bool:
+        return bool(getattr(self.base, "accepts_noise", False))
+
+    def base_value_and_derivative(self, x: npt.ArrayLike, sigma: npt.ArrayLike | None = None
+                                  ) -> tuple[np.ndarray, np.ndarray]:
+        """``(base(x - threshold), base'(x - threshold))``; with ``sigma``, the base at that noise
+        (``derivatives_noise``) and its derivative in the mean input."""
         z = np.asarray(x, dtype=float) - self.threshold
+        if sigma is not None:
+            v, d, _ = self.base.derivatives_noise(z, sigma)
+            return np.asarray(v, float), np.asarray(d, float)
         vd = getattr(self.base, "value_and_derivative", None)
         if vd is not None:
             v, d = vd(z)
@@ -96,6 +105,10 @@ class AffineTransfer(AbstractTransfer):
     def value_and_derivative(self, x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         v, d = self.base_value_and_derivative(x)
         return self.gain * v, self.gain * d
+
+    def derivatives_noise(self, mu, sigma):
+        v, d, d_sigma = self.base.derivatives_noise(np.asarray(mu, dtype=float) - self.threshold, sigma)
+        return self.gain * v, self.gain * d, self.gain * d_sigma
 
     def to_dict(self) -> dict:
         base = self.base.to_dict() if hasattr(self.base, "to_dict") else repr(self.base)
@@ -283,14 +296,21 @@ class _Problem:
 
     # --- analytic Jacobian ----------------------------------------------------------------
 
+    @staticmethod
+    def _base(m, z, r):
+        """The fitted transfer's base and its derivative at mean input ``z`` and rates ``r``."""
+        if m.noise is None:
+            return m.g.base_value_and_derivative(z)
+        sigma, shift = m.noise.evaluate(r)
+        return m.g.base_value_and_derivative(z - shift, sigma)
+
     def _dF_gain_threshold(self, m, s, drive):
         """Dense dF/dgain and dF/dthreshold, each (n_state, n)."""
         n, g = self.n, m.g
         ns = m.n_state
         dgain, dth = np.zeros((ns, n)), np.zeros((ns, n))
         if self.kind == "rate":
-            z = m.w @ s + drive
-            gb, db = g.base_value_and_derivative(z)
+            gb, db = self._base(m, m.w @ s + drive, s)
             it = 1.0 / np.broadcast_to(m.tau, (n,))
             dgain[np.arange(n), np.arange(n)] = gb * it
             dth[np.arange(n), np.arange(n)] = -g.gain * db * it
@@ -300,7 +320,7 @@ class _Problem:
             dgain[:] = it[:, None] * m.w * gb[None, :]
             dth[:] = -it[:, None] * m.w * (g.gain * db)[None, :]
         else:
-            gb, db = g.base_value_and_derivative(s[:n])
+            gb, db = self._base(m, s[:n], s[n:])
             it = 1.0 / np.broadcast_to(m.tau_m, (n,))
             rows = n + np.arange(n)
             dgain[rows, np.arange(n)] = gb * it

@@ -56,6 +56,7 @@ Fourcaud & Brunel (2002) Neural Comput. 14, 2057, doi:10.1162/089976602320264015
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -64,7 +65,8 @@ import xarray as xr
 from .._validation import check_int, check_positive, check_real_array, describe
 from ..errors import ConvergenceError
 from ..io.schema import make_meanfield_dataset
-from ..models.transfer import ALPHA, siegert_derivatives
+from ..models.noise import RateNoise
+from ..models.transfer import siegert_derivatives
 from ..sim.connectivity import AllToAll, FixedInDegree, FixedProbability, FromMatrix
 from ..sim.distributions import LogNormal, Normal, Uniform, is_distribution
 from ..sim.inputs import Current, Noise, PoissonInput, TimedCurrent
@@ -122,7 +124,7 @@ class PopulationInputs:
 
     def sigma(self, nu: npt.ArrayLike) -> np.ndarray:
         """Noise strength ``sigma_a(nu)`` [mV] (Brunel's convention, free variance sigma^2/2)."""
-        return np.sqrt(np.maximum(self.var_ext + self.var_coupling @ self._rates(nu), 0.0))
+        return self.noise.evaluate(self._rates(nu))[0]
 
     def shift(self, nu: npt.ArrayLike) -> np.ndarray:
         """Fourcaud-Brunel shift of threshold and reset [mV] (variance-weighted over channels)."""
@@ -134,24 +136,24 @@ class PopulationInputs:
         out = self._evaluate(self._rates(nu), jacobian=jacobian)
         return (out[0], out[4]) if jacobian else out[0]
 
+    @cached_property
+    def noise(self) -> RateNoise:
+        """The rate dependence of ``sigma`` and of the Fourcaud-Brunel shift as a
+        :class:`~spikerate.models.noise.RateNoise` (what ``reduce(..., noise="rates")`` uses)."""
+        return RateNoise(var_coupling=self.var_coupling, var_ext=self.var_ext,
+                         shift_coupling=self.shift_coupling, shift_ext=self.shift_ext)
+
     def _evaluate(self, nu, *, jacobian: bool):
         """(Phi, mu, sigma, shift, dPhi/dnu or None) for a valid rate vector."""
         mu = self.mu_ext + self.mu_coupling @ nu
-        var = np.maximum(self.var_ext + self.var_coupling @ nu, 0.0)
-        sigma = np.sqrt(var)
-        p = self.shift_ext + self.shift_coupling @ nu
-        pos = sigma > 0
-        safe = np.where(pos, sigma, 1.0)
-        shift = np.where(pos, 0.5 * ALPHA * p / safe, 0.0)
+        noise = self.noise.evaluate(nu, jacobian=jacobian)
+        sigma, shift = noise[:2]
         rate, d_mu, d_sigma = siegert_derivatives(mu - shift, sigma, tau_m=self.tau_m, t_ref=self.t_ref,
                                                   v_th=self.v_th, v_reset=self.v_reset)
         rate, d_mu, d_sigma = (np.atleast_1d(np.asarray(x, float)) for x in (rate, d_mu, d_sigma))
         if not jacobian:
             return rate, mu, sigma, shift, None
-        # d sigma_a / d nu_b = V_ab / (2 sigma_a); d shift_a / d nu_b = alpha/2 (Q_ab / sigma - P dsigma / sigma^2)
-        dsig = np.where(pos[:, None], self.var_coupling / (2 * safe[:, None]), 0.0)
-        dshift = np.where(pos[:, None], 0.5 * ALPHA * (self.shift_coupling / safe[:, None]
-                                                       - (p / safe**2)[:, None] * dsig), 0.0)
+        dsig, dshift = noise[2:]
         jac = d_mu[:, None] * (self.mu_coupling - dshift) + d_sigma[:, None] * dsig
         return rate, mu, sigma, shift, jac
 

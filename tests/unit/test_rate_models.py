@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spikerate.models import (CurrentModel, RateModel, RateParams, SiegertTransfer, Tanh, TwoVariableModel,
-                              TwoVariableParams)
+from spikerate.models import (CurrentModel, RateModel, RateNoise, RateParams, SiegertTransfer, Tanh,
+                              TwoVariableModel, TwoVariableParams, siegert)
 
 EPS = np.finfo(float).eps ** (1 / 3)
 KINDS = ("rate", "current", "two_variable")
@@ -228,3 +228,70 @@ def test_shapes_and_jacobian_property(n, n_in, kind, seed):
         assert getattr(C, name).shape == (np.shape(getattr(model, name))[:1] or (n,)) + np.shape(
             getattr(model, name))[1:]
     assert_close(model.jacobian_state(s, x), fd_state(lambda v: model.F(v, x), s, 1.0), rtol=1e-5)
+
+
+# --------------------------------------------------------------------------- rate-dependent noise
+
+
+def noisy_model(kind, rng, *, per_unit_tau=False, n=4):
+    """A random Siegert model whose noise sigma(r) and Fourcaud-Brunel shift follow the rates."""
+    model, s, x = random_model(kind, "siegert", rng, n=n, per_unit_tau=per_unit_tau)
+    noise = RateNoise.coloured(var_coupling=rng.uniform(0.0, 0.5, (n, n)), var_ext=rng.uniform(5.0, 15.0, n),
+                               tau_s=rng.uniform(1e-3, 5e-3, n), tau_m=20e-3)
+    return dataclasses.replace(model, noise=noise), s, x
+
+
+@pytest.mark.parametrize("per_unit_tau", [False, True])
+@pytest.mark.parametrize("kind", ["rate", "two_variable"])
+def test_noise_jacobians_match_finite_differences(kind, per_unit_tau):
+    rng = np.random.default_rng(11 + per_unit_tau)
+    model, s, x = noisy_model(kind, rng, per_unit_tau=per_unit_tau)
+    assert_close(model.jacobian_state(s, x), fd_state(lambda v: model.F(v, x), s, 1.0))
+    dense = model.expand_jacobian_params(model.jacobian_params(s, x))
+    ref = fd_params(model, lambda m: m.F(s, x))
+    for name in model.params_type.names():
+        assert_close(dense[name], ref[name])
+    for method in ("euler", "exp_euler"):
+        A, B = model.step_jacobians(s, x, 1e-3, method)
+        assert_close(A, fd_state(lambda v: model.step(v, x, 1e-3, method), s, 1.0))
+        dense = model.expand_jacobian_params(B)
+        ref = fd_params(model, lambda m: m.step(s, x, 1e-3, method))
+        for name in model.params_type.names():
+            assert_close(dense[name], ref[name])
+
+
+def test_noise_field_is_the_siegert_rate_at_the_rates_noise():
+    """F of the noisy rate model, written out independently with siegert(..., tau_s=...)."""
+    rng = np.random.default_rng(3)
+    n, tau_s = 3, 4e-3
+    V, v0 = rng.uniform(0.1, 0.4, (n, n)), rng.uniform(5.0, 10.0, n)
+    g = SiegertTransfer(sigma=1.0)  # its own sigma is replaced by the model's noise
+    model = RateModel(w=rng.normal(0, 0.05, (n, n)), b=np.full(n, 17.0), tau=0.02, g=g,
+                      noise=RateNoise.coloured(var_coupling=V, var_ext=v0, tau_s=tau_s, tau_m=g.tau_m))
+    r, x = rng.uniform(5.0, 30.0, n), rng.normal(0.0, 1.0, n)
+    sigma = np.sqrt(V @ r + v0)
+    expected = siegert(model.w @ r + x + model.b, sigma, tau_m=g.tau_m, t_ref=g.t_ref, v_th=g.v_th,
+                       v_reset=g.v_reset, tau_s=tau_s)
+    np.testing.assert_allclose(model.F(r, x), (expected - r) / 0.02, rtol=1e-12)
+
+
+def test_noise_bad_input():
+    rng = np.random.default_rng(0)
+    noise = RateNoise(var_coupling=np.ones((2, 2)), var_ext=np.ones(2))
+    w = np.zeros((2, 2))
+    with pytest.raises(ValueError, match="`noise` is not available for CurrentModel.*TwoVariableModel"):
+        CurrentModel(w=w, tau=0.01, g=SiegertTransfer(sigma=1.0), noise=noise)
+    with pytest.raises(TypeError, match="`noise` needs a transfer that depends on the noise"):
+        RateModel(w=w, tau=0.01, g="tanh", noise=noise)
+    with pytest.raises(ValueError, match="`noise` must describe n = 3 units"):
+        RateModel(w=np.zeros((3, 3)), tau=0.01, g=SiegertTransfer(sigma=1.0), noise=noise)
+    with pytest.raises(TypeError, match="`noise` must be a spikerate.models.RateNoise"):
+        RateModel(w=w, tau=0.01, g=SiegertTransfer(sigma=1.0), noise={"var": 1})
+    with pytest.raises(ValueError, match="`var_ext` must be >= 0"):
+        RateNoise(var_coupling=np.ones((2, 2)), var_ext=[1.0, -1.0])
+    with pytest.raises(ValueError, match="`shift_coupling` must have shape \\(2, 2\\)"):
+        RateNoise(var_coupling=np.ones((2, 2)), var_ext=np.ones(2), shift_coupling=np.ones(2))
+    with pytest.raises(ValueError, match="`var_coupling` must be a square"):
+        RateNoise(var_coupling=rng.random((2, 3)), var_ext=np.ones(2))
+    with pytest.raises(TypeError, match="does not depend on the input noise"):
+        Tanh().derivatives_noise(0.0, 1.0)
