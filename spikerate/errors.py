@@ -26,3 +26,12 @@ class InsufficientMemoryError(SpikerateError, MemoryError):
 
 class ConvergenceError(SpikerateError, RuntimeError):
     """An iterative solver did not converge (raised under ``throw=True``)."""
+
+
+class TrainingError(SpikerateError, FloatingPointError):
+    """Training stopped because the loss or a gradient became non-finite; ``history`` holds the
+    training Dataset up to the last epoch with finite values."""
+
+    def __init__(self, message: str, history=None):
+        super().__init__(message)
+        self.history = history

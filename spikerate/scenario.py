@@ -40,7 +40,7 @@ from .sim import Network, brunel_network, cuba_network, simulate
 
 BUILDERS = {"cuba": cuba_network, "brunel": brunel_network}
 SIMULATE_KEYS = ("t_stop", "dt", "method", "dtype", "trials", "seed", "record", "record_every")
-SECTIONS = ("description", "network", "simulate", "rates", "transfer", "reduction")
+SECTIONS = ("description", "network", "simulate", "rates", "transfer", "reduction", "training")
 DEFAULT = "reduction"
 
 
@@ -120,8 +120,10 @@ def _stage_functions() -> dict:
     """Section name -> the function that runs it (imported lazily: stages of later issues)."""
     from .estimators import estimate_rate
     from .models import measure_transfer
+    from .learn.run import train_task
     from .reduce import compare_reductions
-    return {"rates": estimate_rate, "transfer": measure_transfer, "reduction": compare_reductions}
+    return {"rates": estimate_rate, "transfer": measure_transfer, "reduction": compare_reductions,
+            "training": train_task}
 
 
 def section_keys(section: str, cfg: dict) -> list[str]:
@@ -142,9 +144,9 @@ def check_scenario(sc: Scenario) -> None:
     for key in SECTIONS[1:]:
         if key in cfg and not isinstance(cfg[key], dict):
             raise ScenarioError(f"`{key}` must be a table ([{key}]) of settings.")
-    if not any(k in cfg for k in ("network", "transfer")):
+    if not any(k in cfg for k in ("network", "transfer", "training")):
         raise ScenarioError("a scenario needs a [network] section (builder = \"cuba\" | \"brunel\" | "
-                            "\"custom\") or a [transfer] section.")
+                            "\"custom\"), a [transfer] or a [training] section.")
     if "network" not in cfg and any(k in cfg for k in ("simulate", "rates", "reduction")):
         raise ScenarioError("[simulate], [rates] and [reduction] need a [network] section.")
     if "network" in cfg:
@@ -219,7 +221,7 @@ def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
         simcfg = dict(sc.config.get("simulate", {}))
         extra = {} if "t_stop" in simcfg else {"t_stop": 1.0}
         groups["spikes"] = _run_stage(sc, "simulate", simulate, network, progress=progress, **extra)
-    stages = _stage_functions() if any(k in sc.config for k in ("rates", "transfer", "reduction")) else {}
+    stages = _stage_functions() if any(k in sc.config for k in ("rates", "transfer", "reduction", "training")) else {}
     if "rates" in sc.config:
         groups["rates"] = _run_stage(sc, "rates", stages["rates"], groups["spikes"])
     if "transfer" in sc.config:
@@ -240,6 +242,8 @@ def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
             groups["reduction"] = stages["reduction"](network, drive, progress=progress, **cfg)
         except (ValueError, TypeError) as exc:
             raise ScenarioError(f"[reduction] of scenario {sc.name!r}: {exc}") from exc
+    if "training" in sc.config:
+        groups["training"] = _run_stage(sc, "training", stages["training"], progress=progress)
     for ds in groups.values():
         ds.attrs["scenario"] = sc.name
     wall = time.perf_counter() - t0

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import SchemaError, ScenarioError
 
 USER_ERRORS = (ScenarioError, SchemaError, ValueError, TypeError, FileNotFoundError, IsADirectoryError,
@@ -86,6 +88,9 @@ def _run(args) -> int:
                       f"run {ds.attrs['run_time']:.2f} s")
             else:
                 print(f"{sc.name}: /{name} " + ", ".join(f"{k}={v}" for k, v in ds.sizes.items()))
+            if name == "training":
+                for line in training_lines(ds):
+                    print("  " + line)
         print(f"  wall time {wall:.2f} s -> {out}")
     if args.plot:
         _plot(out, out.parent if str(out.parent) else ".", quiet=args.quiet)
@@ -98,6 +103,29 @@ def _plot(file, out_dir, *, quiet: bool = False) -> int:
         if not quiet:
             print(f"  figure -> {path}")
     return 0
+
+
+def training_lines(ds) -> list[str]:
+    """Per epoch, as the lecture's loop prints it: the loss, each parameter's update and, for
+    scalar parameters, the value after the update; then the agreement of other methods."""
+    names = [v[len("update_"):] for v in ds.data_vars if v.startswith("update_")]
+
+    def fmt(a):
+        a = np.asarray(a)
+        return f"{a.item():.6g}" if a.size == 1 else f"|{np.sqrt(np.sum(a * a)):.3g}|"
+
+    lines = []
+    for k in range(ds.sizes["epoch"]):
+        parts = [f"epoch {k}: loss={float(ds.loss[k]):.6g}"]
+        parts += [f"d{n}={fmt(ds[f'update_{n}'].values[k])}" for n in names]
+        parts += [f"{n}={fmt(ds[n].values[k] + ds[f'update_{n}'].values[k])}" for n in names
+                  if ds[n].values[k].size == 1]
+        lines.append(", ".join(parts))
+    for key, value in ds.attrs.items():
+        if key.startswith("max_update_difference_"):
+            lines.append(f"{ds.attrs['method']} vs {key[len('max_update_difference_'):]}: largest relative "
+                         f"difference of the updates {value:.2g}")
+    return lines
 
 
 def summary_line(ds, *, name: str = "") -> str:

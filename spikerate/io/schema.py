@@ -534,3 +534,41 @@ def make_reduction_fit_dataset(*, variables: dict, coords: dict, **attrs) -> xr.
     costs, RMSE and R^2 per population before and after, and the traces; every variable built
     with :func:`variable` (units and long_name)."""
     return xr.Dataset(variables, coords=coords, attrs=base_attrs(REDUCTION_FIT, **attrs))
+
+
+# ------------------------------------------------------------------------------- training
+
+TRAINING = "spikerate.training/1"
+SCHEMAS[TRAINING] = SchemaSpec(
+    variables={"loss": ("epoch",), "grad_norm": ("epoch",)},
+    coords={"epoch": ("epoch",)},
+    attrs=COMMON_ATTRS + ("method", "optimizer", "model", "trainable", "epochs", "stopped", "dt", "step", "loss_kind",
+                          "online"),
+)
+
+
+def make_training_dataset(*, loss: np.ndarray, grad_norm: np.ndarray, params: dict[str, np.ndarray],
+                          updates: dict[str, np.ndarray], final: dict[str, np.ndarray], **attrs) -> xr.Dataset:
+    """A training run (dim ``epoch``): ``loss`` and ``grad_norm`` before each update, each
+    trainable parameter before the update (``<name>(epoch, ...)``), the update applied
+    (``update_<name>``) and the values after the last one (``<name>_final``)."""
+    n_epoch = np.shape(loss)[0]
+
+    def dims(name, a):
+        a = np.asarray(a)
+        return tuple(f"{name}_dim{k}" for k in range(a.ndim))
+
+    data_vars = {"loss": variable(np.asarray(loss, np.float64), ("epoch",), units="1", long_name="loss"),
+                 "grad_norm": variable(np.asarray(grad_norm, np.float64), ("epoch",), units="1",
+                                       long_name="global L2 norm of the gradient")}
+    for name, values in params.items():
+        d = dims(name, final[name])
+        data_vars[name] = variable(np.asarray(values, np.float64).reshape((n_epoch,) + np.shape(final[name])),
+                                   ("epoch",) + d, units="1", long_name=f"{name} before the update")
+        data_vars[f"update_{name}"] = variable(
+            np.asarray(updates[name], np.float64).reshape((n_epoch,) + np.shape(final[name])), ("epoch",) + d,
+            units="1", long_name=f"update of {name} applied in the epoch")
+        data_vars[f"{name}_final"] = variable(np.asarray(final[name], np.float64), d, units="1",
+                                              long_name=f"{name} after training")
+    coords = {"epoch": variable(np.arange(n_epoch, dtype=np.int64), ("epoch",), units="1", long_name="epoch")}
+    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(TRAINING, **attrs))

@@ -136,8 +136,40 @@ def plot_reduction_error(ds: xr.Dataset, *, ax=None, measure: str = "rmse"):
 
 
 #: schema prefix -> the plots of a stage (file name suffix -> function)
+def plot_training(ds, ax=None):
+    """Training: the loss per epoch (left) and, when the Dataset has them, the output before and
+    after training against the target for the first sequence (right)."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        has_trace = "output_after" in ds
+        fig, axes = plt.subplots(1, 2 if has_trace else 1, figsize=(10 if has_trace else 5, 3.5), squeeze=False)
+        axes = axes[0]
+    else:
+        axes = [ax]
+    a = axes[0]
+    a.semilogy(ds.epoch.values, ds.loss.values, "o-", label=ds.attrs.get("method", ""))
+    for v in ds.data_vars:
+        if v.startswith("loss_"):
+            a.semilogy(ds.epoch.values, ds[v].values, "x--", label=v[len("loss_"):])
+    a.set_xlabel("epoch")
+    a.set_ylabel("loss (before the update)")
+    a.legend(fontsize="small")
+    if len(axes) > 1:
+        b = axes[1]
+        t = ds.step.values
+        for k in range(ds.sizes["output"]):
+            b.plot(t, ds.y.values[:, k], "k-", label="target" if k == 0 else None)
+            b.plot(t, ds.output_before.values[:, k], ":", color="C1", label="before" if k == 0 else None)
+            b.plot(t, ds.output_after.values[:, k], "-", color="C0", label="after" if k == 0 else None)
+        b.set_xlabel("time [s]")
+        b.set_ylabel("output")
+        b.legend(fontsize="small")
+    return axes[0]
+
+
 PLOTTERS = {"spikerate.spikes/": {"": plot_raster}, "spikerate.transfer/": {"": plot_transfer},
-            "spikerate.reduction/": {"": plot_reduction, "_error": plot_reduction_error}}
+            "spikerate.reduction/": {"": plot_reduction, "_error": plot_reduction_error},
+            "spikerate.training/": {"": plot_training}}
 
 
 def plot_file(path, out_dir) -> list[Path]:
@@ -169,4 +201,5 @@ def plot_file(path, out_dir) -> list[Path]:
     return written
 
 
-__all__ = ["PLOTTERS", "plot_file", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_transfer"]
+__all__ = ["PLOTTERS", "plot_file", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_training",
+           "plot_transfer"]

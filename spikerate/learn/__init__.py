@@ -1,0 +1,22 @@
+"""Training rate models along trajectories (the lecture's "trajectory representation").
+
+* :func:`value_and_grad`: the loss of a model's discretised trajectory and its exact gradient
+  for every trainable parameter (``w``, ``u``, ``b``, time constants, a linear ``readout``,
+  the initial state ``r0``), by :class:`RTRL` (forward sensitivities), :class:`BPTT`
+  (backward adjoint) or :class:`TruncatedBPTT`; written once against the models' step protocol,
+  so it serves :class:`~spikerate.models.RateModel`, :class:`~spikerate.models.CurrentModel`
+  and :class:`~spikerate.models.TwoVariableModel` alike.
+* :func:`fit`: the training loop (epochs, online RTRL, early stopping, divergence check),
+  returning the training Dataset; :func:`trained` and :func:`predict` use its result.
+* Optimizers :class:`SGD` (momentum, Nesterov) and :class:`Adam`, with global-norm clipping.
+* :mod:`spikerate.learn.tasks`: generated tasks (the lecture's sequence, sines, delayed
+  response, flip-flop, integration).
+"""
+
+from . import tasks
+from .gradients import BPTT, RTRL, TruncatedBPTT, value_and_grad
+from .optim import SGD, Adam, Optimizer, clip_by_global_norm, get_optimizer, global_norm
+from .train import fit, predict, trained
+
+__all__ = ["Adam", "BPTT", "Optimizer", "RTRL", "SGD", "TruncatedBPTT", "clip_by_global_norm", "fit",
+           "get_optimizer", "global_norm", "predict", "tasks", "trained", "value_and_grad"]

@@ -1,0 +1,428 @@
+"""Exact gradients of a discretised trajectory loss: RTRL, BPTT and truncated BPTT.
+
+The model runs ``T`` steps of its discrete map (DESIGN.md §2, ``model.step``)::
+
+    s_0 = r0,   s_{t+1} = Phi(s_t, x_t; theta),   o_t = R out(s_{t+1}),   t = 0 .. T-1
+
+(``out`` = the rates: ``r``, ``g(I)`` for the current model, the ``r`` half of the two-variable
+state; ``R`` the readout, identity by default) and the loss compares ``o_t`` with ``y_t``::
+
+    mse:            l = 1/(2T) sum_t alpha_t ||o_t - y_t||^2
+    cross_entropy:  l = -1/T sum_t alpha_t sum_k y_tk log softmax(o_t)_k
+
+averaged over the sequences of a batch.  With ``A_t = dPhi/ds`` and ``B_t = dPhi/dtheta`` from
+``model.step_jacobians`` and ``e_t = dl/ds_{t+1}``:
+
+* RTRL (forward): ``p_{t+1} = A_t p_t + B_t``, ``p_0 = 0`` (identity for ``r0``),
+  ``dl/dtheta = sum_t e_t p_{t+1}``; memory O(n_state x n_params), no stored trajectory.
+* BPTT (backward): ``lambda_T = 0``, ``lambda_t = A_t^T (lambda_{t+1} + e_t)``,
+  ``dl/dtheta = sum_t (lambda_{t+1} + e_t)^T B_t``, ``dl/dr0 = lambda_0``.
+* Truncated BPTT: BPTT within consecutive windows of ``window`` steps, the adjoint not carried
+  across window boundaries (the state is); exact when ``window >= T``.
+
+Both exact methods give the gradient of the loss the code computes, to round-off; the tests
+check them against each other and against central finite differences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from .._validation import check_choice, check_int, check_real_array, describe, suggest
+from ..models.rate import AbstractRateModel
+
+STEPS = ("euler", "exp_euler")
+LOSSES = ("mse", "cross_entropy")
+#: learning-level parameters besides the model's: the readout matrix and the initial state
+EXTRA = ("readout", "r0")
+
+
+@dataclass(frozen=True)
+class RTRL:
+    """Real-time recurrent learning: forward sensitivities ``p_t = ds_t/dtheta``."""
+    name: ClassVar[str] = "rtrl"
+
+
+@dataclass(frozen=True)
+class BPTT:
+    """Backpropagation through time over the stored trajectory."""
+    name: ClassVar[str] = "bptt"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TruncatedBPTT:
+    """BPTT within windows of ``window`` steps (the adjoint is cut at window boundaries)."""
+    name: ClassVar[str] = "truncated_bptt"
+    window: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "window", check_int("window", self.window, minimum=1))
+
+
+METHODS = {"rtrl": RTRL, "bptt": BPTT, "truncated_bptt": TruncatedBPTT}
+
+
+def get_method(method):
+    """A gradient method from an instance or a name (``"rtrl"``, ``"bptt"``)."""
+    if isinstance(method, (RTRL, BPTT, TruncatedBPTT)):
+        return method
+    if isinstance(method, str) and method in ("rtrl", "bptt"):
+        return METHODS[method]()
+    hint = suggest(method, METHODS) if isinstance(method, str) else ""
+    raise ValueError(f"`method` must be RTRL(), BPTT(), TruncatedBPTT(window=k) or 'rtrl'/'bptt'; "
+                     f"got {describe(method)}.{hint}")
+
+
+# ------------------------------------------------------------------------------- the problem
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Validated data of a trajectory loss (see :func:`prepare`): ``x`` (B, T, n_in), ``y``
+    (B, T, n_out), ``alpha`` (T,), ``r0`` (n_state,), ``readout`` (n_out, n) or None."""
+    model: AbstractRateModel
+    x: np.ndarray
+    y: np.ndarray
+    dt: float
+    step: str
+    loss: str
+    alpha: np.ndarray
+    r0: np.ndarray
+    readout: np.ndarray | None
+    trainable: tuple[str, ...]
+    batched: bool
+
+    @property
+    def T(self) -> int:
+        return self.x.shape[1]
+
+    def with_values(self, values: dict[str, np.ndarray]) -> Problem:
+        """The problem with new parameter values (model parameters, ``readout``, ``r0``)."""
+        model_changes = {k: v for k, v in values.items() if k not in EXTRA}
+        model = self.model.with_params(**model_changes) if model_changes else self.model
+        return Problem(model, self.x, self.y, self.dt, self.step, self.loss, self.alpha,
+                       np.asarray(values.get("r0", self.r0), float),
+                       None if self.readout is None else np.asarray(values.get("readout", self.readout), float),
+                       self.trainable, self.batched)
+
+    def values(self) -> dict[str, np.ndarray]:
+        """Current values of the trainable parameters."""
+        out = {}
+        for name in self.trainable:
+            if name == "r0":
+                out[name] = self.r0.copy()
+            elif name == "readout":
+                out[name] = self.readout.copy()
+            else:
+                out[name] = np.array(getattr(self.model, name), dtype=float)
+        return out
+
+
+def _sequence(name, a, T_name, width, width_name):
+    a = check_real_array(name, a)
+    if a.ndim == 1:
+        if width != 1:
+            raise ValueError(f"`{name}` must have shape (T, {width_name}) = (T, {width}) (a 1-D `{name}` means one "
+                             f"{'input' if name == 'x' else 'output'}, but the model has {width}); got shape {a.shape}.")
+        return a[None, :, None], False
+    if a.ndim == 2:
+        if a.shape[1] != width:
+            raise ValueError(f"`{name}` must have shape (T, {width_name}) = (T, {width}); got shape {a.shape}.")
+        return a[None], False
+    if a.ndim == 3:
+        if a.shape[2] != width:
+            raise ValueError(f"`{name}` must have shape (batch, T, {width_name}) = (batch, T, {width}); "
+                             f"got shape {a.shape}.")
+        return a, True
+    raise ValueError(f"`{name}` must have shape (T,), (T, {width_name}) or (batch, T, {width_name}); "
+                     f"got shape {a.shape}.")
+
+
+def prepare(model, x, y, *, dt, r0=None, step="euler", loss="mse", weights=None, readout=None,
+            trainable=None) -> Problem:
+    """Check the arguments of :func:`value_and_grad` / :func:`~spikerate.learn.fit`."""
+    if not isinstance(model, AbstractRateModel):
+        raise TypeError(f"`model` must be a RateModel, CurrentModel or TwoVariableModel; got {describe(model)}.")
+    from .._validation import check_positive
+    dt = check_positive("dt", dt, unit="s")
+    check_choice("step", step, STEPS)
+    check_choice("loss", loss, LOSSES)
+    if readout is not None:
+        R = check_real_array("readout", readout)
+        if R.ndim != 2 or R.shape[1] != model.n:
+            raise ValueError(f"`readout` must have shape (n_out, n) = (n_out, {model.n}); got shape {R.shape}.")
+        n_out = R.shape[0]
+    else:
+        R, n_out = None, model.n
+    xs, bx = _sequence("x", x, "T", model.n_in, "n_in")
+    ys, by = _sequence("y", y, "T", n_out, "n_out")
+    if xs.shape[1] != ys.shape[1]:
+        raise ValueError(f"`x` and `y` must have the same length T; got {xs.shape[1]} and {ys.shape[1]}.")
+    if bx and by and xs.shape[0] != ys.shape[0]:
+        raise ValueError(f"`x` and `y` must have the same batch size; got {xs.shape[0]} and {ys.shape[0]}.")
+    B = max(xs.shape[0], ys.shape[0])
+    xs = np.ascontiguousarray(np.broadcast_to(xs, (B,) + xs.shape[1:]))
+    ys = np.ascontiguousarray(np.broadcast_to(ys, (B,) + ys.shape[1:]))
+    T = xs.shape[1]
+    if T < 1:
+        raise ValueError("`x` must have at least one time step; got T = 0.")
+    if weights is None:
+        alpha = np.ones(T)
+    else:
+        alpha = check_real_array("weights", weights)
+        if alpha.shape != (T,):
+            raise ValueError(f"`weights` must have shape (T,) = ({T},), one weight per time step; got {alpha.shape}.")
+        if np.any(alpha < 0):
+            raise ValueError("`weights` must be >= 0.")
+    if loss == "cross_entropy":
+        if np.any(ys < 0) or not np.allclose(ys.sum(axis=-1), 1.0):
+            raise ValueError("`y` must hold probabilities over the outputs (>= 0, summing to 1 at every step, e.g. "
+                             "one-hot) for loss='cross_entropy'.")
+    if r0 is None:
+        s0 = np.zeros(model.n_state)
+    else:
+        s0 = check_real_array("r0", r0)
+        if s0.shape != (model.n_state,):
+            what = "(I, r) concatenated" if model.n_state > model.n else "one value per unit"
+            raise ValueError(f"`r0` must have shape ({model.n_state},) ({what}); got shape {s0.shape}.")
+    names = model.params_type.names()
+    if trainable is None:
+        trainable = tuple(model.trainable)
+    elif isinstance(trainable, str):
+        trainable = (trainable,)
+    trainable = tuple(trainable)
+    valid = names + EXTRA
+    for t in trainable:
+        if not isinstance(t, str) or t not in valid:
+            raise ValueError(f"`trainable` must contain names from {list(valid)}; got {describe(t)}."
+                             + (suggest(t, valid) if isinstance(t, str) else ""))
+    if "readout" in trainable and R is None:
+        raise ValueError("`trainable` has 'readout' but no `readout` matrix was given; pass readout=... (n_out, n).")
+    if len(set(trainable)) != len(trainable):
+        raise ValueError(f"`trainable` must not repeat names; got {trainable}.")
+    if not trainable:
+        raise ValueError("`trainable` is empty: nothing to differentiate. Name parameters, e.g. trainable=('w',).")
+    model.g.derivative(np.zeros(model.n))  # a plain callable g fails here, with a clear message
+    return Problem(model, xs, ys, float(dt), step, loss, alpha, np.asarray(s0, float),
+                   None if R is None else np.asarray(R, float), trainable, bool(bx or by))
+
+
+# ------------------------------------------------------------------------------- pieces
+
+
+def _output(model, s):
+    """Rates ``out(s)`` and ``d out/ds`` (n, n_state)."""
+    n = model.n
+    if model.kind_name == "rate":
+        return s, None
+    if model.kind_name == "two_variable":
+        return s[n:], None
+    gi, d = model.g.value(s), model.g.derivative(s)
+    return np.asarray(gi, float), np.asarray(d, float)
+
+
+def _loss_terms(pb: Problem, o, y):
+    """Loss of one sequence (sum over t, already / T) and ``dl/do_t`` (T, n_out)."""
+    T = o.shape[0]
+    a = pb.alpha[:, None] / T
+    if pb.loss == "mse":
+        diff = o - y
+        return 0.5 * float(np.sum(a * diff * diff)), a * diff
+    z = o - o.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return -float(np.sum(a * y * logp)), a * (np.exp(logp) - y)
+
+
+def _state_error(pb: Problem, model, s_next, dl_do):
+    """``e = dl/ds_{t+1}`` (n_state,) from ``dl/do_t``."""
+    n = model.n
+    d_out = dl_do if pb.readout is None else pb.readout.T @ dl_do
+    e = np.zeros(model.n_state)
+    if model.kind_name == "rate":
+        e[:] = d_out
+    elif model.kind_name == "two_variable":
+        e[n:] = d_out
+    else:
+        e[:] = d_out * np.asarray(model.g.derivative(s_next), float)
+    return e
+
+
+def _forward(pb: Problem, model, x):
+    """States (T + 1, n_state) and outputs (T, n_out) of one sequence."""
+    T = x.shape[0]
+    S = np.empty((T + 1, model.n_state))
+    S[0] = pb.r0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(T):
+            S[t + 1] = model.step(S[t], x[t], pb.dt, pb.step)
+            if not np.all(np.isfinite(S[t + 1])):  # diverged: the loss is not finite, say so upstream
+                S[t + 1:] = np.nan
+                return S, None, np.full((T, pb.y.shape[2]), np.nan)
+    rates = np.array([_output(model, S[t + 1])[0] for t in range(T)])
+    o = rates if pb.readout is None else rates @ pb.readout.T
+    return S, rates, o
+
+
+def _accumulate(model, grads, name, lam, C):
+    """``grads[name] += lam^T B`` for the compact ``C = B.name`` (see jacobian_params)."""
+    o, n = model.param_rows[name], model.n
+    lr = lam[o:o + n]
+    p = getattr(model, name)
+    if p.ndim == 2:
+        grads[name] += lr[:, None] * C
+    elif p.ndim == 1:
+        grads[name] += lr * C
+    else:
+        grads[name] += float(lr @ C)
+
+
+def _sens_update(model, p, name, A, C):
+    """RTRL: ``p_{t+1} = A p_t + B`` for one parameter, ``p`` of shape (n_state, *param.shape)."""
+    o, n = model.param_rows[name], model.n
+    out = np.tensordot(A, p, axes=1)
+    rows = o + np.arange(n)
+    par = getattr(model, name)
+    if par.ndim == 2:
+        out[rows, np.arange(n), :] += C
+    elif par.ndim == 1:
+        out[rows, np.arange(n)] += C
+    else:
+        out[rows] += C
+    return out
+
+
+def _zero_grads(pb: Problem):
+    return {k: np.zeros_like(v) for k, v in pb.values().items()}
+
+
+# ------------------------------------------------------------------------------- methods
+
+
+def _bptt_one(pb: Problem, x, y, grads, window: int | None):
+    model = pb.model
+    S, rates, o = _forward(pb, model, x)
+    if rates is None:
+        for g in grads.values():
+            g += np.nan
+        return math.nan
+    loss, dl_do = _loss_terms(pb, o, y)
+    T = x.shape[0]
+    params = [k for k in pb.trainable if k not in EXTRA]
+    if "readout" in pb.trainable:
+        grads["readout"] += dl_do.T @ rates
+    lam = np.zeros(model.n_state)
+    for t in range(T - 1, -1, -1):
+        if window is not None and (t + 1) % window == 0:
+            lam = np.zeros(model.n_state)  # the adjoint does not cross a window boundary
+        lam = lam + _state_error(pb, model, S[t + 1], dl_do[t])
+        A, B = model.step_jacobians(S[t], x[t], pb.dt, pb.step)
+        for name in params:
+            _accumulate(model, grads, name, lam, getattr(B, name))
+        lam = A.T @ lam
+    if "r0" in pb.trainable:
+        grads["r0"] += lam  # (truncated: the first window's adjoint, the only one that reaches s_0)
+    return loss
+
+
+def _rtrl_one(pb: Problem, x, y, grads):
+    model = pb.model
+    S, rates, o = _forward(pb, model, x)
+    if rates is None:
+        for g in grads.values():
+            g += np.nan
+        return math.nan
+    loss, dl_do = _loss_terms(pb, o, y)
+    params = [k for k in pb.trainable if k not in EXTRA]
+    if "readout" in pb.trainable:
+        grads["readout"] += dl_do.T @ rates
+    ns = model.n_state
+    p = {k: np.zeros((ns,) + np.shape(getattr(model, k))) for k in params}
+    if "r0" in pb.trainable:
+        p["r0"] = np.eye(ns)
+    for t in range(x.shape[0]):
+        A, B = model.step_jacobians(S[t], x[t], pb.dt, pb.step)
+        for name in params:
+            p[name] = _sens_update(model, p[name], name, A, getattr(B, name))
+        if "r0" in p:
+            p["r0"] = A @ p["r0"]
+        e = _state_error(pb, model, S[t + 1], dl_do[t])
+        for name, pk in p.items():
+            grads[name] += np.tensordot(e, pk, axes=1)
+    return loss
+
+
+def loss_and_grad(pb: Problem, method) -> tuple[float, dict[str, np.ndarray]]:
+    """Loss and gradients of a prepared problem (batch mean)."""
+    grads = _zero_grads(pb)
+    total = 0.0
+    B = pb.x.shape[0]
+    for b in range(B):
+        if isinstance(method, RTRL):
+            total += _rtrl_one(pb, pb.x[b], pb.y[b], grads)
+        else:
+            window = method.window if isinstance(method, TruncatedBPTT) else None
+            total += _bptt_one(pb, pb.x[b], pb.y[b], grads, window)
+    return total / B, {k: v / B for k, v in grads.items()}
+
+
+def loss_value(pb: Problem) -> float:
+    """The loss alone (one forward pass per sequence)."""
+    total = 0.0
+    for b in range(pb.x.shape[0]):
+        _, rates, o = _forward(pb, pb.model, pb.x[b])
+        total += math.nan if rates is None else _loss_terms(pb, o, pb.y[b])[0]
+    return total / pb.x.shape[0]
+
+
+def value_and_grad(model, x: npt.ArrayLike, y: npt.ArrayLike, *, method=None, dt: float,
+                   r0: npt.ArrayLike | None = None, step: str = "euler", loss: str = "mse",
+                   weights: npt.ArrayLike | None = None, readout: npt.ArrayLike | None = None,
+                   trainable=None) -> tuple[float, dict[str, np.ndarray]]:
+    """The loss of a model's trajectory and its exact gradient (module docstring).
+
+    Parameters
+    ----------
+    model : RateModel, CurrentModel or TwoVariableModel
+    x : array_like, shape (T,), (T, n_in) or (batch, T, n_in)
+        Input held over each step (a 1-D ``x`` is one input).
+    y : array_like, shape (T,), (T, n_out) or (batch, T, n_out)
+        Targets for the outputs after each step.
+    method : RTRL, BPTT or TruncatedBPTT, optional
+        Default :class:`BPTT`.
+    dt : float
+        Step [s].
+    r0 : array_like (n_state,), optional
+        Initial state (``r``; ``I`` for the current model; ``(I, r)`` for the two-variable
+        model); default 0.
+    step : {"euler", "exp_euler"}
+        The discrete map ``Phi``.
+    loss : {"mse", "cross_entropy"}
+    weights : array_like (T,), optional
+        Per-step weights ``alpha_t`` of the loss (default 1).
+    readout : array_like (n_out, n), optional
+        Linear readout ``o = R out(s)`` (default identity).
+    trainable : tuple of str, optional
+        Names to differentiate: model parameters, ``"readout"``, ``"r0"`` (default:
+        ``model.trainable``).
+
+    Returns
+    -------
+    (loss, grads) : float and dict name -> array of the parameter's shape
+
+    Examples
+    --------
+    >>> from spikerate.models import RateModel
+    >>> m = RateModel(w=[[1.0]], u=[[1.0]], b=[1.0], tau=1.0, g="linear", trainable=("w", "b"))
+    >>> loss, grads = value_and_grad(m, [0.0, 0.0], [1.0, 1.0], method=RTRL(), dt=0.1, r0=[1.0])
+    >>> round(loss, 6), sorted(grads)
+    (0.0, ['b', 'w'])
+    """
+    method = BPTT() if method is None else get_method(method)
+    pb = prepare(model, x, y, dt=dt, r0=r0, step=step, loss=loss, weights=weights, readout=readout,
+                 trainable=trainable)
+    return loss_and_grad(pb, method)
