@@ -32,6 +32,8 @@ import numpy as np
 from numba import njit
 
 SQRT_PI = math.sqrt(math.pi)
+#: Fourcaud-Brunel constant alpha = sqrt(2) |zeta(1/2)| (zeta(1/2) = -1.4603545088095868...)
+ALPHA = math.sqrt(2.0) * 1.4603545088095868
 #: erfcx by its asymptotic series (and its integral in closed form) above this argument
 Y_ASYM = 10.0
 #: number of terms of the asymptotic series after the leading one
@@ -239,6 +241,10 @@ G_SIGMOID = 3           # gain, threshold
 G_SOFTPLUS = 4          # beta
 G_LIF = 5               # tau_m, t_ref, v_th, v_reset
 G_SIEGERT = 6           # sigma, tau_m, t_ref, v_th, v_reset, k (Fourcaud-Brunel shift per unit sigma)
+G_POPULATION = 7        # per unit i of n (gp has 8 n entries, block j at j*n): sigma, shift, tau_m, t_ref,
+#                         v_th, v_reset, gain, threshold: gain * siegert(z - threshold; sigma, v + shift)
+#: number of per-unit parameter blocks of G_POPULATION
+POP_BLOCKS = 8
 
 #: model kinds
 KIND_RATE = 0
@@ -282,14 +288,36 @@ def _g_value(code, gp, xg, wg, z, out):
     elif code == G_LIF:
         for i in range(n):
             out[i] = _lif_one(z[i], gp[0], gp[1], gp[2], gp[3])[0]
+    elif code == G_POPULATION:
+        for i in range(n):
+            sh = gp[n + i]
+            out[i] = gp[6 * n + i] * _siegert_one(z[i] - gp[7 * n + i], gp[i], gp[2 * n + i], gp[3 * n + i],
+                                                  gp[4 * n + i] + sh, gp[5 * n + i] + sh, 0.0, xg, wg)[0]
     else:
         for i in range(n):
             out[i] = _siegert_one(z[i], gp[0], gp[1], gp[2], gp[3], gp[4], gp[5], xg, wg)[0]
 
 
 @njit(cache=True)
-def _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, s, drive, gbuf, out):
-    """out = F(s) of a rate (0), current (1) or two-variable (2) model; W products by BLAS."""
+def _noise_into(gp, n, r, nv, nvc, nq, nqc):
+    """Rate-dependent noise (spikerate.models.noise.RateNoise) written into the sigma and shift
+    blocks of a G_POPULATION parameter vector: sigma = sqrt(max(V r + v, 0)),
+    shift = alpha/2 (Q r + q) / sigma (0 where sigma = 0)."""
+    var = np.dot(nvc, r)
+    p = np.dot(nqc, r)
+    for i in range(n):
+        v = var[i] + nv[i]
+        sig = math.sqrt(v) if v > 0.0 else 0.0
+        gp[i] = sig
+        gp[n + i] = 0.5 * ALPHA * (p[i] + nq[i]) / sig if sig > 0.0 else 0.0
+
+
+@njit(cache=True)
+def _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, s, drive, gbuf, out, noise, nv, nvc, nq, nqc):
+    """out = F(s) of a rate (0), current (1) or two-variable (2) model; W products by BLAS.
+    With ``noise`` (G_POPULATION only) sigma and shift follow the rates ``r`` of the state."""
+    if noise:
+        _noise_into(gp, n, s[n:] if kind == KIND_TWO_VARIABLE else s, nv, nvc, nq, nqc)
     if kind == KIND_RATE:
         z = np.dot(w, s)
         for i in range(n):
@@ -313,7 +341,7 @@ def _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, s, drive, gbuf, out):
 
 @njit(cache=True)
 def _integrate_rate(kind, code, gp, xg, wg, w, inv_tau, n, h, dt, method, drive, dstep, mid, n_steps,
-                    record_every, s, out):
+                    record_every, s, out, noise, nv, nvc, nq, nqc):
     """Integrate ``n_steps`` steps from ``s`` (updated in place), recording every
     ``record_every``-th state into ``out`` (row 0: the initial state).
 
@@ -333,20 +361,20 @@ def _integrate_rate(kind, code, gp, xg, wg, w, inv_tau, n, h, dt, method, drive,
     for t in range(n_steps):
         row = t * dstep
         if method == M_EULER:
-            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, s, drive[row], gbuf, k1)
+            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, s, drive[row], gbuf, k1, noise, nv, nvc, nq, nqc)
             for i in range(ns):
                 s[i] += h[i] * k1[i]
         else:
-            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, s, drive[row], gbuf, k1)
+            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, s, drive[row], gbuf, k1, noise, nv, nvc, nq, nqc)
             for i in range(ns):
                 tmp[i] = s[i] + 0.5 * dt * k1[i]
-            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, tmp, drive[row + mid], gbuf, k2)
+            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, tmp, drive[row + mid], gbuf, k2, noise, nv, nvc, nq, nqc)
             for i in range(ns):
                 tmp[i] = s[i] + 0.5 * dt * k2[i]
-            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, tmp, drive[row + mid], gbuf, k3)
+            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, tmp, drive[row + mid], gbuf, k3, noise, nv, nvc, nq, nqc)
             for i in range(ns):
                 tmp[i] = s[i] + dt * k3[i]
-            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, tmp, drive[row + 2 * mid], gbuf, k4)
+            _rate_field(kind, code, gp, xg, wg, w, inv_tau, n, tmp, drive[row + 2 * mid], gbuf, k4, noise, nv, nvc, nq, nqc)
             for i in range(ns):
                 s[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
         if (t + 1) % record_every == 0:

@@ -65,13 +65,22 @@ def _advance(model, s, drive, dstep, mid, dt, method, n_steps, record_every):
     n_rec = n_steps // record_every + 1
     out = np.empty((n_rec, model.n_state))
     h, _ = model._step_size(dt, "euler" if method == "rk4" else method)
-    code = _kernel_transfer(model.g) if model.noise is None else None
+    code = _kernel_transfer(model.g)
+    noise = model.noise
+    if noise is not None and (code is None or code[0] != K.G_POPULATION):
+        code = None  # rate-dependent noise is compiled for the population transfer only
     m = K.M_RK4 if method == "rk4" else K.M_EULER
     if code is not None:
+        n = model.n
+        if noise is None:
+            nv, nvc, nq, nqc = np.zeros(n), np.zeros((n, n)), np.zeros(n), np.zeros((n, n))
+        else:
+            nv, nvc, nq, nqc = (np.ascontiguousarray(a, dtype=float) for a in
+                                (noise.var_ext, noise.var_coupling, noise.shift_ext, noise.shift_coupling))
         with np.errstate(all="ignore"):
-            K._integrate_rate(model.kind, code[0], code[1], _XG, _WG, np.ascontiguousarray(model.w),
-                              model._inv_tau_rows(), model.n, h, float(dt), m, drive, dstep, mid, n_steps,
-                              record_every, s, out)
+            K._integrate_rate(model.kind, code[0], np.array(code[1], dtype=float), _XG, _WG,
+                              np.ascontiguousarray(model.w), model._inv_tau_rows(), n, h, float(dt), m, drive,
+                              dstep, mid, n_steps, record_every, s, out, noise is not None, nv, nvc, nq, nqc)
         return out, s
     out[0] = s
     rec = 1

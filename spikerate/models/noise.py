@@ -84,20 +84,20 @@ class RateNoise:
         return self.var_coupling.shape[0]
 
     def evaluate(self, r: np.ndarray, *, jacobian: bool = False):
-        """``(sigma, shift)`` [mV] at rates ``r`` (n,); with ``jacobian=True`` also
-        ``(dsigma/dr, dshift/dr)``, each (n, n) [mV s] (0 on rows where sigma = 0)."""
-        var = np.maximum(self.var_ext + self.var_coupling @ r, 0.0)
+        """``(sigma, shift)`` [mV] at rates ``r`` (..., n); with ``jacobian=True`` also
+        ``(dsigma/dr, dshift/dr)``, each (..., n, n) [mV s] (0 on rows where sigma = 0)."""
+        var = np.maximum(self.var_ext + r @ self.var_coupling.T, 0.0)
         sigma = np.sqrt(var)
-        p = self.shift_ext + self.shift_coupling @ r
+        p = self.shift_ext + r @ self.shift_coupling.T
         pos = sigma > 0
         safe = np.where(pos, sigma, 1.0)
         shift = np.where(pos, 0.5 * ALPHA * p / safe, 0.0)
         if not jacobian:
             return sigma, shift
         # d sigma_a / d r_b = V_ab / (2 sigma_a); d shift_a / d r_b = alpha/2 (Q_ab / sigma_a - p_a dsigma_ab / sigma_a^2)
-        dsigma = np.where(pos[:, None], self.var_coupling / (2 * safe[:, None]), 0.0)
-        dshift = np.where(pos[:, None], 0.5 * ALPHA * (self.shift_coupling / safe[:, None]
-                                                       - (p / safe**2)[:, None] * dsigma), 0.0)
+        dsigma = np.where(pos[..., :, None], self.var_coupling / (2 * safe[..., :, None]), 0.0)
+        dshift = np.where(pos[..., :, None], 0.5 * ALPHA * (self.shift_coupling / safe[..., :, None]
+                                                            - (p / safe**2)[..., :, None] * dsigma), 0.0)
         return sigma, shift, dsigma, dshift
 
     def to_dict(self) -> dict:

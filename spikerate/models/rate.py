@@ -160,7 +160,11 @@ def _g_value_derivative(g, z):
 
 
 def _kernel_transfer(g) -> tuple[int, np.ndarray] | None:
-    """(int code, parameter vector) of a built-in transfer for the kernels; None for others."""
+    """(int code, parameter vector) of a built-in transfer for the kernels; None for others.
+    A transfer defined elsewhere may offer one through a ``kernel_spec()`` method."""
+    spec = getattr(g, "kernel_spec", None)
+    if callable(spec):
+        return spec()
     t = type(g)
     if t is Linear:
         return K.G_LINEAR, np.array([g.gain])
@@ -253,7 +257,7 @@ class AbstractRateModel:
             return self.g.derivatives_noise(z - shift, sigma)[0]
         sigma, shift, dsigma, dshift = self.noise.evaluate(r, jacobian=True)
         v, d_mu, d_sigma = self.g.derivatives_noise(z - shift, sigma)
-        return v, d_mu, d_sigma[:, None] * dsigma - d_mu[:, None] * dshift
+        return v, d_mu, d_sigma[..., :, None] * dsigma - d_mu[..., :, None] * dshift
 
     # --- sizes and parameters -----------------------------------------------------------
 
@@ -332,7 +336,7 @@ class AbstractRateModel:
         return x
 
     def _drive(self, x) -> np.ndarray:
-        return self.u @ x + self.b
+        return x @ self.u.T + self.b
 
     # --- the step protocol ----------------------------------------------------------------
 
@@ -397,14 +401,33 @@ class AbstractRateModel:
         the compact form of :meth:`jacobian_params`.  For ``Phi = s + h F(s)``: ``A = I + diag(h) J``;
         ``B = h C`` for ``w``, ``u``, ``b``; ``B = (dh/dtau - h/tau) F`` on the rows of a time
         constant (``dh/dtau = 0`` for Euler)."""
+        self._check_jacobian_method(method)
+        return self._step_jacobians(self._state(state), self._input(x), dt, method)
+
+    def step_jacobians_batch(self, states: npt.ArrayLike, x: npt.ArrayLike, dt: float, method: str = "euler"):
+        """:meth:`step_jacobians` at K points at once: ``states`` (K, n_state), ``x`` (K, n_in) ->
+        ``A`` (K, n_state, n_state) and ``B`` with a leading K axis on every compact block
+        (vectorised; what fits and learning along a known trajectory use)."""
+        self._check_jacobian_method(method)
+        s = np.asarray(states, dtype=float)
+        xa = np.asarray(x, dtype=float)
+        if s.ndim != 2 or s.shape[1] != self.n_state:
+            raise ValueError(f"`states` must have shape (K, {self.n_state}); got shape {s.shape}.")
+        if xa.shape != (s.shape[0], self.n_in):
+            raise ValueError(f"`x` must have shape (K, n_in) = ({s.shape[0]}, {self.n_in}); got shape {xa.shape}.")
+        return self._step_jacobians(s, xa, dt, method)
+
+    @staticmethod
+    def _check_jacobian_method(method):
         check_choice("method", method, METHODS)
         if method == "rk4":
             raise NotImplementedError("step Jacobians are implemented for method='euler' and 'exp_euler'; "
                                       "got 'rk4'.")
-        s, x = self._state(state), self._input(x)
+
+    def _step_jacobians(self, s, x, dt, method):
         drive = self._drive(x)
         h, dh = self._step_size(dt, method)
-        A = np.eye(self.n_state) + h[:, None] * self._jac_state(s, drive)
+        A = np.eye(self.n_state) + h[:, None] * self._jac_state(s, drive)  # (..., n_state, n_state)
         C = self._jac_params(s, x, drive)
         f = self._field(s, drive)
         inv_tau = self._inv_tau_rows()
@@ -413,10 +436,10 @@ class AbstractRateModel:
             o = self.param_rows[name]
             hr = h[o:o + n]
             if name in self._tau_fields:
-                B[name] = (dh[o:o + n] - hr * inv_tau[o:o + n]) * f[o:o + n]
+                B[name] = (dh[o:o + n] - hr * inv_tau[o:o + n]) * f[..., o:o + n]
             else:
                 c = getattr(C, name)
-                B[name] = hr[:, None] * c if c.ndim == 2 else hr * c
+                B[name] = hr[:, None] * c if c.ndim == s.ndim + 1 else hr * c
         return A, self.params_type(**B)
 
     def output(self, state: npt.ArrayLike) -> np.ndarray:
@@ -476,21 +499,21 @@ class RateModel(_OneStateModel):
     _noise_allowed: ClassVar[bool] = True
 
     def _field(self, r, drive):
-        z = self.w @ r + drive
+        z = r @ self.w.T + drive
         gz = self.g.value(z) if self.noise is None else self._g_noise(z, r)
         return (gz - r) / self.tau
 
     def _jac_state(self, r, drive):
-        z = self.w @ r + drive
+        z = r @ self.w.T + drive
         inv_tau = np.broadcast_to(1.0 / self.tau, (self.n,))
         if self.noise is None:
             d = np.asarray(self.g.derivative(z), float)
-            return inv_tau[:, None] * (d[:, None] * self.w - np.eye(self.n))
+            return inv_tau[:, None] * (d[..., :, None] * self.w - np.eye(self.n))
         _, d, d_r = self._g_noise(z, r, jacobian=True)
-        return inv_tau[:, None] * (d[:, None] * self.w + d_r - np.eye(self.n))
+        return inv_tau[:, None] * (d[..., :, None] * self.w + d_r - np.eye(self.n))
 
     def _jac_params(self, r, x, drive):
-        z = self.w @ r + drive
+        z = r @ self.w.T + drive
         if self.noise is None:
             gz, d = _g_value_derivative(self.g, z)
         else:
@@ -498,7 +521,8 @@ class RateModel(_OneStateModel):
         inv_tau = np.broadcast_to(1.0 / self.tau, (self.n,))
         dd = d * inv_tau
         f = (gz - r) * inv_tau
-        return RateParams(w=np.outer(dd, r), u=np.outer(dd, x), b=dd, tau=-f * inv_tau)
+        return RateParams(w=dd[..., :, None] * r[..., None, :], u=dd[..., :, None] * x[..., None, :], b=dd,
+                          tau=-f * inv_tau)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -515,18 +539,19 @@ class CurrentModel(_OneStateModel):
     _noise_allowed: ClassVar[bool] = False
 
     def _field(self, i, drive):
-        return (self.w @ self.g.value(i) + drive - i) / self.tau
+        return (np.asarray(self.g.value(i), float) @ self.w.T + drive - i) / self.tau
 
     def _jac_state(self, i, drive):
         d = np.asarray(self.g.derivative(i), float)
         inv_tau = np.broadcast_to(1.0 / self.tau, (self.n,))
-        return inv_tau[:, None] * (self.w * d[None, :] - np.eye(self.n))
+        return inv_tau[:, None] * (self.w * d[..., None, :] - np.eye(self.n))
 
     def _jac_params(self, i, x, drive):
         gi = np.asarray(self.g.value(i), float)
         inv_tau = np.broadcast_to(1.0 / self.tau, (self.n,))
-        f = (self.w @ gi + drive - i) * inv_tau
-        return RateParams(w=np.outer(inv_tau, gi), u=np.outer(inv_tau, x), b=inv_tau.copy(), tau=-f * inv_tau)
+        f = (gi @ self.w.T + drive - i) * inv_tau
+        return RateParams(w=inv_tau[:, None] * gi[..., None, :], u=inv_tau[:, None] * x[..., None, :],
+                          b=np.broadcast_to(inv_tau, f.shape).copy(), tau=-f * inv_tau)
 
     def output(self, state):
         return np.asarray(self.g.value(self._state(state)), float)
@@ -569,8 +594,9 @@ class TwoVariableModel(AbstractRateModel):
 
     def _field(self, s, drive):
         n = self.n
-        i, r = s[:n], s[n:]
-        return np.concatenate([(self.w @ r + drive - i) / self.tau_s, (self._g_rate(i, r) - r) / self.tau_m])
+        i, r = s[..., :n], s[..., n:]
+        return np.concatenate([(r @ self.w.T + drive - i) / self.tau_s, (self._g_rate(i, r) - r) / self.tau_m],
+                              axis=-1)
 
     def _g_rate(self, i, r):
         return self.g.value(i) if self.noise is None else self._g_noise(i, r)
@@ -579,26 +605,28 @@ class TwoVariableModel(AbstractRateModel):
         n = self.n
         a = np.broadcast_to(1.0 / self.tau_s, (n,))
         c = np.broadcast_to(1.0 / self.tau_m, (n,))
-        J = np.zeros((2 * n, 2 * n))
-        J[:n, :n] = -np.diag(a)
-        J[:n, n:] = a[:, None] * self.w
-        J[n:, n:] = -np.diag(c)
+        J = np.zeros(s.shape[:-1] + (2 * n, 2 * n))
+        k = np.arange(n)
+        J[..., k, k] = -a
+        J[..., :n, n:] = a[:, None] * self.w
+        J[..., n + k, n + k] = -c
         if self.noise is None:
-            d = np.asarray(self.g.derivative(s[:n]), float)
+            d = np.asarray(self.g.derivative(s[..., :n]), float)
         else:
-            _, d, d_r = self._g_noise(s[:n], s[n:], jacobian=True)
-            J[n:, n:] += c[:, None] * d_r
-        J[n:, :n] = np.diag(c * d)
+            _, d, d_r = self._g_noise(s[..., :n], s[..., n:], jacobian=True)
+            J[..., n:, n:] += c[:, None] * d_r
+        J[..., n + k, k] = c * d
         return J
 
     def _jac_params(self, s, x, drive):
         n = self.n
-        i, r = s[:n], s[n:]
+        i, r = s[..., :n], s[..., n:]
         a = np.broadcast_to(1.0 / self.tau_s, (n,))
         c = np.broadcast_to(1.0 / self.tau_m, (n,))
-        fi = (self.w @ r + drive - i) * a
+        fi = (r @ self.w.T + drive - i) * a
         fr = (np.asarray(self._g_rate(i, r), float) - r) * c
-        return TwoVariableParams(w=np.outer(a, r), u=np.outer(a, x), b=a.copy(), tau_s=-fi * a, tau_m=-fr * c)
+        return TwoVariableParams(w=a[:, None] * r[..., None, :], u=a[:, None] * x[..., None, :],
+                                 b=np.broadcast_to(a, fi.shape).copy(), tau_s=-fi * a, tau_m=-fr * c)
 
     def output(self, state):
         return self._state(state)[self.n:].copy()

@@ -59,7 +59,7 @@ from ..sim import Channel, Current, LIFParams, Network, Noise, PoissonInput, Pop
 from . import _kernels as K
 
 #: Fourcaud-Brunel constant alpha = sqrt(2) |zeta(1/2)| ~ 2.0652
-ALPHA = math.sqrt(2.0) * abs(float(scipy.special.zeta(0.5)))
+ALPHA = K.ALPHA  # sqrt(2) |zeta(1/2)|, one definition (the kernels need it too)
 
 #: Gauss-Legendre order per panel (10 nodes give ~1e-13 relative against adaptive quadrature)
 _GL_ORDER = 10

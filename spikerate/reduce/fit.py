@@ -106,6 +106,14 @@ class AffineTransfer(AbstractTransfer):
         v, d = self.base_value_and_derivative(x)
         return self.gain * v, self.gain * d
 
+    def kernel_spec(self):
+        """The base's compiled path with this gain and threshold, when the base has one that
+        takes them (the population transfer of :func:`~spikerate.reduce.reduce`); else None."""
+        spec = getattr(self.base, "kernel_spec", None)
+        if spec is None:
+            return None
+        return spec(gain=self.gain, threshold=self.threshold)
+
     def derivatives_noise(self, mu, sigma):
         v, d, d_sigma = self.base.derivatives_noise(np.asarray(mu, dtype=float) - self.threshold, sigma)
         return self.gain * v, self.gain * d, self.gain * d_sigma
@@ -305,67 +313,67 @@ class _Problem:
         return m.g.base_value_and_derivative(z - shift, sigma)
 
     def _dF_gain_threshold(self, m, s, drive):
-        """Dense dF/dgain and dF/dthreshold, each (n_state, n)."""
+        """Dense dF/dgain and dF/dthreshold at K points ``s`` (K, n_state): each (K, n_state, n)."""
         n, g = self.n, m.g
-        ns = m.n_state
-        dgain, dth = np.zeros((ns, n)), np.zeros((ns, n))
+        K, ns = s.shape[0], m.n_state
+        dgain, dth = np.zeros((K, ns, n)), np.zeros((K, ns, n))
+        k = np.arange(n)
         if self.kind == "rate":
-            gb, db = self._base(m, m.w @ s + drive, s)
+            gb, db = self._base(m, s @ m.w.T + drive, s)
             it = 1.0 / np.broadcast_to(m.tau, (n,))
-            dgain[np.arange(n), np.arange(n)] = gb * it
-            dth[np.arange(n), np.arange(n)] = -g.gain * db * it
+            dgain[:, k, k] = gb * it
+            dth[:, k, k] = -g.gain * db * it
         elif self.kind == "current":
             gb, db = g.base_value_and_derivative(s)
             it = 1.0 / np.broadcast_to(m.tau, (n,))
-            dgain[:] = it[:, None] * m.w * gb[None, :]
-            dth[:] = -it[:, None] * m.w * (g.gain * db)[None, :]
+            dgain[:] = (it[:, None] * m.w)[None] * gb[:, None, :]
+            dth[:] = -(it[:, None] * m.w)[None] * (g.gain * db)[:, None, :]
         else:
-            gb, db = self._base(m, s[:n], s[n:])
+            gb, db = self._base(m, s[:, :n], s[:, n:])
             it = 1.0 / np.broadcast_to(m.tau_m, (n,))
-            rows = n + np.arange(n)
-            dgain[rows, np.arange(n)] = gb * it
-            dth[rows, np.arange(n)] = -g.gain * db * it
+            dgain[:, n + k, k] = gb * it
+            dth[:, n + k, k] = -g.gain * db * it
         return dgain, dth
 
     def _columns(self, m, s, x, compact, scale_rows):
-        """Dense (n_state, p) derivative w.r.t. theta from a compact params object (``dF`` or ``B``);
-        ``scale_rows`` multiplies the gain/threshold columns (h per row for a step, 1 for dF)."""
-        n, ns = self.n, m.n_state
+        """Dense (K, n_state, p) derivative w.r.t. theta at K points from a compact params object
+        with a leading K axis (``dF`` or ``B``); ``scale_rows`` multiplies the gain/threshold
+        columns (h per row for a step, 1 for dF)."""
+        n, ns, K = self.n, m.n_state, s.shape[0]
         cols = []
-        need_g = "gain" in self.names or "threshold" in self.names
-        if need_g:
-            dgain, dth = self._dF_gain_threshold(m, s, m.u @ x + m.b)
+        if "gain" in self.names or "threshold" in self.names:
+            dgain, dth = self._dF_gain_threshold(m, s, x @ m.u.T + m.b)
+        k = np.arange(n)
         for name in self.names:
             if name == "w_scale":
-                c = np.zeros((ns, 1))
+                c = np.zeros((K, ns, 1))
                 o = m.param_rows["w"]
-                c[o:o + n, 0] = np.sum(np.asarray(compact.w) * self.w0, axis=1)
+                c[:, o:o + n, 0] = np.sum(np.asarray(compact.w) * self.w0, axis=-1)
             elif name in ("gain", "threshold"):
                 c = scale_rows[:, None] * (dgain if name == "gain" else dth)
             else:
-                c = np.zeros((ns, n))
+                c = np.zeros((K, ns, n))
                 o = m.param_rows[name]
-                c[o + np.arange(n), np.arange(n)] = np.asarray(getattr(compact, name))
+                c[:, o + k, k] = np.asarray(getattr(compact, name))
             cols.append(c)
-        return np.concatenate(cols, axis=1)
+        return np.concatenate(cols, axis=-1)
 
     def _output_jacobian(self, m, s, p):
-        """dy/dtheta (n, p) from the state sensitivity p (n_state, p)."""
+        """dy/dtheta (K, n, p) from the state sensitivities p (K, n_state, p) at states s (K, n_state)."""
         n = self.n
         if self.kind == "rate":
             return p
         if self.kind == "two_variable":
-            return p[n:]
+            return p[:, n:]
         gb, db = m.g.base_value_and_derivative(s)
-        out = (m.g.gain * db)[:, None] * p
-        k = 0
+        out = (m.g.gain * db)[..., None] * p
+        j, k = 0, np.arange(n)
         for name in self.names:
-            size = self.sizes[name]
             if name == "gain":
-                out[np.arange(n), k + np.arange(n)] += gb
+                out[:, k, j + k] += gb
             elif name == "threshold":
-                out[np.arange(n), k + np.arange(n)] -= m.g.gain * db
-            k += size
+                out[:, k, j + k] -= m.g.gain * db
+            j += self.sizes[name]
         return out
 
     def jacobian(self, theta) -> np.ndarray:
@@ -375,22 +383,21 @@ class _Problem:
             return np.zeros((int(self.mask.sum()) * self.n, n_p))
         m, states, _ = tr
         T = states.shape[0]
-        ones = np.ones(m.n_state)
         if self.kind == "rate":
             p = np.zeros((m.n_state, n_p))
         else:  # fixed point start: p0 = -J^{-1} dF/dtheta
-            s0, x0 = states[0], self.xs[0]
-            dF = self._columns(m, s0, x0, m.jacobian_params(s0, x0), ones)
-            p = -np.linalg.solve(m.jacobian_state(s0, x0), dF)
+            s0, x0 = states[:1], self.xs[:1]
+            dF = self._columns(m, s0, x0, m._jac_params(s0, x0, m._drive(x0)), np.ones(m.n_state))[0]
+            p = -np.linalg.solve(m.jacobian_state(s0[0], x0[0]), dF)
         h, _ = m._step_size(self.dt, self.method)
-        jac = np.empty((T, self.n, n_p))
-        jac[0] = self._output_jacobian(m, states[0], p)
+        # every step's Jacobians at once along the known trajectory, then the chain p_{t+1} = A_t p_t + C_t
+        A, B = m.step_jacobians_batch(states[:-1], self.xs[:T - 1], self.dt, self.method)
+        C = self._columns(m, states[:-1], self.xs[:T - 1], B, h)
+        P = np.empty((T, m.n_state, n_p))
+        P[0] = p
         for t in range(T - 1):
-            s, x = states[t], self.xs[t]
-            A, B = m.step_jacobians(s, x, self.dt, self.method)
-            p = A @ p + self._columns(m, s, x, B, h)
-            jac[t + 1] = self._output_jacobian(m, states[t + 1], p)
-        return jac[self.mask].reshape(-1, n_p)
+            P[t + 1] = A[t] @ P[t] + C[t]
+        return self._output_jacobian(m, states, P)[self.mask].reshape(-1, n_p)
 
 
 # ------------------------------------------------------------------------------- bounds

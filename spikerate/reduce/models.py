@@ -116,6 +116,16 @@ class PopulationTransfer(AbstractTransfer):
             return super().derivatives_noise(mu, sigma)
         return self._units(mu, sigma, 0.0)
 
+    def kernel_spec(self, gain=None, threshold=None) -> tuple[int, np.ndarray]:
+        """(code, parameters) of the compiled integration path (``G_POPULATION``), optionally
+        with a gain and an input threshold per unit (see :class:`~spikerate.reduce.fit.AffineTransfer`)."""
+        n = self.tau_m.shape[0]
+        sigma = self.sigma if self.kind == "siegert" else np.zeros(n)
+        gain = np.ones(n) if gain is None else np.broadcast_to(gain, (n,))
+        threshold = np.zeros(n) if threshold is None else np.broadcast_to(threshold, (n,))
+        return _K.G_POPULATION, np.concatenate([sigma, self.shift, self.tau_m, self.t_ref, self.v_th, self.v_reset,
+                                                gain, threshold]).astype(float)
+
     def to_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind,
                 **{f: getattr(self, f).tolist() for f in ("sigma", "shift", "tau_m", "t_ref", "v_th", "v_reset")}}

@@ -139,7 +139,12 @@ def test_every_bundled_scenario_runs(name, tmp_cwd, capsys):
     if "reduction" in config:
         red = tree["reduction"]
         assert red.attrs["schema"] == "spikerate.reduction/1"
-        assert red["rate"].shape[:2] == (1, 3) and np.all(np.isfinite(red["rmse"].values))
+        n_models = 6 if config["reduction"].get("fit") else 3  # derived (+ fitted)
+        assert red["rate"].shape[:2] == (1, n_models) and np.all(np.isfinite(red["rmse"].values))
+    if "training" in config:
+        tr = tree["training"]
+        assert tr.attrs["schema"] == "spikerate.training/1"
+        assert np.all(np.isfinite(tr["loss"].values)) and tr["loss"].values[-1] < tr["loss"].values[0]
     if "transfer" in config:
         tr = tree["transfer"]
         assert tr.attrs["schema"] == "spikerate.transfer/1"

@@ -295,3 +295,23 @@ def test_noise_bad_input():
         RateNoise(var_coupling=rng.random((2, 3)), var_ext=np.ones(2))
     with pytest.raises(TypeError, match="does not depend on the input noise"):
         Tanh().derivatives_noise(0.0, 1.0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_step_jacobians_batch_equals_one_at_a_time(kind):
+    rng = np.random.default_rng(21)
+    model, s, x = (noisy_model(kind, rng) if kind != "current" else random_model(kind, "siegert", rng))
+    states = s[None] + rng.normal(0.0, 1.0, (6, s.size))
+    xs = x[None] + rng.normal(0.0, 1.0, (6, x.size))
+    for method in ("euler", "exp_euler"):
+        A, B = model.step_jacobians_batch(states, xs, 1e-3, method)
+        for k in range(6):
+            a, b = model.step_jacobians(states[k], xs[k], 1e-3, method)
+            np.testing.assert_allclose(A[k], a, rtol=1e-13, atol=1e-13 * np.abs(a).max())
+            for name in model.params_type.names():
+                ref = getattr(b, name)
+                np.testing.assert_allclose(getattr(B, name)[k], ref, rtol=1e-13, atol=1e-13 * np.abs(ref).max())
+    with pytest.raises(ValueError, match="`states` must have shape \\(K, "):
+        model.step_jacobians_batch(states[0], xs, 1e-3)
+    with pytest.raises(ValueError, match="`x` must have shape \\(K, n_in\\)"):
+        model.step_jacobians_batch(states, xs[:2], 1e-3)

@@ -138,3 +138,26 @@ def test_tabulated_transfer():
         TabulatedTransfer(x=x[:5], y=y)
     with pytest.raises(ValueError, match="`x` must have a last axis of length n = 2"):
         g.value(np.zeros(3))
+
+
+@pytest.mark.parametrize("kind,noise", [("rate", "rates"), ("rate", "frozen"), ("current", "frozen"),
+                                        ("two_variable", "rates"), ("two_variable", "frozen")])
+def test_compiled_population_path_equals_the_numpy_path(kind, noise, monkeypatch):
+    """integrate() runs the reduced models (also with a fitted gain/threshold) in the compiled
+    kernel; it gives the NumPy scheme's trajectory to round-off."""
+    from spikerate.models import dynamics
+    from spikerate.reduce.fit import AffineTransfer
+    model = reduce(cuba_network(), kind, noise=noise)
+    affine = dataclasses.replace(model, g=AffineTransfer(base=model.g, gain=np.array([1.1, 0.9]),
+                                                         threshold=np.array([0.5, -0.3])))
+    x = np.random.default_rng(0).normal(0.0, 3.0, (300, 2))
+    for m in (model, affine):
+        s0 = find_fixed_point(m, np.zeros(2))
+        state0 = {"rate": s0.r.values, "current": s0.I.values if "I" in s0 else None,
+                  "two_variable": np.concatenate([s0.I.values, s0.r.values]) if "I" in s0 else None}[kind]
+        fast = integrate(m, x, dt=1e-4, method="exp_euler", state0=state0).r.values
+        with monkeypatch.context() as mp:
+            mp.setattr(dynamics, "_kernel_transfer", lambda g: None)
+            slow = integrate(m, x, dt=1e-4, method="exp_euler", state0=state0).r.values
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
+        assert np.ptp(fast) > 0.1  # the drive moves the rates
