@@ -542,7 +542,7 @@ TRAINING = "spikerate.training/1"
 SCHEMAS[TRAINING] = SchemaSpec(
     variables={"loss": ("epoch",), "grad_norm": ("epoch",)},
     coords={"epoch": ("epoch",)},
-    attrs=COMMON_ATTRS + ("method", "optimizer", "model", "trainable", "epochs", "stopped", "dt", "step", "loss_kind",
+    attrs=COMMON_ATTRS + ("method", "optimizer", "model", "trainable", "epochs", "stopped", "step", "loss_kind",
                           "online"),
 )
 

@@ -6,6 +6,9 @@
   (backward adjoint) or :class:`TruncatedBPTT`; written once against the models' step protocol,
   so it serves :class:`~spikerate.models.RateModel`, :class:`~spikerate.models.CurrentModel`
   and :class:`~spikerate.models.TwoVariableModel` alike.
+* Fixed-point learning (:mod:`.fixed_point`): :class:`ImplicitDirect`, :class:`ImplicitAdjoint`
+  and :class:`EquilibriumPropagation` as ``method=`` of the same functions, for losses of the
+  model's equilibrium; :func:`energy` (Hopfield energy) and :func:`feedforward_model`.
 * :func:`fit`: the training loop (epochs, online RTRL, early stopping, divergence check),
   returning the training Dataset; :func:`trained` and :func:`predict` use its result.
 * Optimizers :class:`SGD` (momentum, Nesterov) and :class:`Adam`, with global-norm clipping.
@@ -14,9 +17,11 @@
 """
 
 from . import tasks
+from .fixed_point import EquilibriumPropagation, ImplicitAdjoint, ImplicitDirect, energy, feedforward_model
 from .gradients import BPTT, RTRL, TruncatedBPTT, value_and_grad
 from .optim import SGD, Adam, Optimizer, clip_by_global_norm, get_optimizer, global_norm
 from .train import fit, predict, trained
 
-__all__ = ["Adam", "BPTT", "Optimizer", "RTRL", "SGD", "TruncatedBPTT", "clip_by_global_norm", "fit",
-           "get_optimizer", "global_norm", "predict", "tasks", "trained", "value_and_grad"]
+__all__ = ["Adam", "BPTT", "EquilibriumPropagation", "ImplicitAdjoint", "ImplicitDirect", "Optimizer", "RTRL", "SGD",
+           "TruncatedBPTT", "clip_by_global_norm", "energy", "feedforward_model", "fit", "get_optimizer",
+           "global_norm", "predict", "tasks", "trained", "value_and_grad"]

@@ -68,14 +68,24 @@ METHODS = {"rtrl": RTRL, "bptt": BPTT, "truncated_bptt": TruncatedBPTT}
 
 
 def get_method(method):
-    """A gradient method from an instance or a name (``"rtrl"``, ``"bptt"``)."""
-    if isinstance(method, (RTRL, BPTT, TruncatedBPTT)):
+    """A gradient method from an instance or a name (``"rtrl"``, ``"bptt"``, ``"implicit_direct"``,
+    ``"implicit_adjoint"``, ``"eqprop"``)."""
+    from .fixed_point import FIXED_POINT_METHODS
+    if isinstance(method, (RTRL, BPTT, TruncatedBPTT, *FIXED_POINT_METHODS)):
         return method
-    if isinstance(method, str) and method in ("rtrl", "bptt"):
-        return METHODS[method]()
-    hint = suggest(method, METHODS) if isinstance(method, str) else ""
-    raise ValueError(f"`method` must be RTRL(), BPTT(), TruncatedBPTT(window=k) or 'rtrl'/'bptt'; "
+    by_name = {"rtrl": RTRL, "bptt": BPTT, **{c.name: c for c in FIXED_POINT_METHODS}}
+    if isinstance(method, str) and method in by_name:
+        return by_name[method]()
+    hint = suggest(method, list(by_name) + ["truncated_bptt"]) if isinstance(method, str) else ""
+    raise ValueError(f"`method` must be RTRL(), BPTT(), TruncatedBPTT(window=k), ImplicitDirect(), "
+                     f"ImplicitAdjoint(), EquilibriumPropagation(beta=...) or one of the names {sorted(by_name)}; "
                      f"got {describe(method)}.{hint}")
+
+
+def is_fixed_point(method) -> bool:
+    """True for the methods that differentiate a fixed point instead of a trajectory."""
+    from .fixed_point import FIXED_POINT_METHODS
+    return isinstance(method, FIXED_POINT_METHODS)
 
 
 # ------------------------------------------------------------------------------- the problem
@@ -149,6 +159,9 @@ def prepare(model, x, y, *, dt, r0=None, step="euler", loss="mse", weights=None,
     if not isinstance(model, AbstractRateModel):
         raise TypeError(f"`model` must be a RateModel, CurrentModel or TwoVariableModel; got {describe(model)}.")
     from .._validation import check_positive
+    if dt is None:
+        raise ValueError("`dt` is required for the trajectory methods (RTRL, BPTT): the step of the discrete "
+                         "map [s]; got None.")
     dt = check_positive("dt", dt, unit="s")
     check_choice("step", step, STEPS)
     check_choice("loss", loss, LOSSES)
@@ -358,6 +371,10 @@ def _rtrl_one(pb: Problem, x, y, grads):
 
 def loss_and_grad(pb: Problem, method) -> tuple[float, dict[str, np.ndarray]]:
     """Loss and gradients of a prepared problem (batch mean)."""
+    if _fast_applies(pb, method):
+        out = _fast_loss_and_grad(pb, method)
+        if out is not None:
+            return out
     grads = _zero_grads(pb)
     total = 0.0
     B = pb.x.shape[0]
@@ -372,6 +389,10 @@ def loss_and_grad(pb: Problem, method) -> tuple[float, dict[str, np.ndarray]]:
 
 def loss_value(pb: Problem) -> float:
     """The loss alone (one forward pass per sequence)."""
+    if _fast_applies(pb, BPTT()):
+        out = _fast_forward(pb, keep_f=False)
+        if out is not None:
+            return out[0] / pb.x.shape[0]
     total = 0.0
     for b in range(pb.x.shape[0]):
         _, rates, o = _forward(pb, pb.model, pb.x[b])
@@ -379,7 +400,7 @@ def loss_value(pb: Problem) -> float:
     return total / pb.x.shape[0]
 
 
-def value_and_grad(model, x: npt.ArrayLike, y: npt.ArrayLike, *, method=None, dt: float,
+def value_and_grad(model, x: npt.ArrayLike, y: npt.ArrayLike, *, method=None, dt: float | None = None,
                    r0: npt.ArrayLike | None = None, step: str = "euler", loss: str = "mse",
                    weights: npt.ArrayLike | None = None, readout: npt.ArrayLike | None = None,
                    trainable=None) -> tuple[float, dict[str, np.ndarray]]:
@@ -392,13 +413,15 @@ def value_and_grad(model, x: npt.ArrayLike, y: npt.ArrayLike, *, method=None, dt
         Input held over each step (a 1-D ``x`` is one input).
     y : array_like, shape (T,), (T, n_out) or (batch, T, n_out)
         Targets for the outputs after each step.
-    method : RTRL, BPTT or TruncatedBPTT, optional
-        Default :class:`BPTT`.
+    method : RTRL, BPTT, TruncatedBPTT, ImplicitDirect, ImplicitAdjoint or EquilibriumPropagation
+        Default :class:`BPTT`.  The fixed-point methods (:mod:`spikerate.learn.fixed_point`)
+        take ``x`` (n_in,) or (batch, n_in) and ``y`` (n_out,) or (batch, n_out), and the loss
+        of the model's fixed point; ``dt``, ``step`` and ``weights`` do not apply to them.
     dt : float
-        Step [s].
+        Step [s] (trajectory methods).
     r0 : array_like (n_state,), optional
         Initial state (``r``; ``I`` for the current model; ``(I, r)`` for the two-variable
-        model); default 0.
+        model); default 0.  For the fixed-point methods: the solver's starting guess.
     step : {"euler", "exp_euler"}
         The discrete map ``Phi``.
     loss : {"mse", "cross_entropy"}
@@ -423,6 +446,119 @@ def value_and_grad(model, x: npt.ArrayLike, y: npt.ArrayLike, *, method=None, dt
     (0.0, ['b', 'w'])
     """
     method = BPTT() if method is None else get_method(method)
+    if is_fixed_point(method):
+        from .fixed_point import fixed_point_value_and_grad, prepare_fixed_point
+        pb = prepare_fixed_point(model, x, y, loss=loss, readout=readout, trainable=trainable, r0=r0)
+        return fixed_point_value_and_grad(pb, method)
     pb = prepare(model, x, y, dt=dt, r0=r0, step=step, loss=loss, weights=weights, readout=readout,
                  trainable=trainable)
     return loss_and_grad(pb, method)
+
+
+# ------------------------------------------------------------------------------- compiled fast path
+#
+# RateModel without noise, a built-in g (an int code for the kernels), Euler or exponential Euler:
+# the whole batch runs through the kernels of ``_kernels.py`` (module docstring there); the result
+# equals the generic path above to round-off.  A diverging forward pass falls back to the generic
+# path (which reports it as NaN).
+
+
+def _fast_applies(pb: Problem, method) -> bool:
+    """Whether the compiled kernels cover this problem and method."""
+    from ..models.rate import RateModel, _kernel_transfer
+    model = pb.model
+    return (type(model) is RateModel and model.noise is None and pb.step in STEPS
+            and isinstance(method, (RTRL, BPTT, TruncatedBPTT)) and _kernel_transfer(model.g) is not None)
+
+
+def _fast_forward(pb: Problem, *, keep_f: bool):
+    """Forward pass and loss terms of the whole batch: ``(loss summed over the batch, dl/do (T, B,
+    n_out), the errors e (T, B, n), R (T + 1, B, n), g'(z) (T, B, n), F (T, B, n) or empty, the
+    inputs (T, B, n_in))``, or None if the trajectory diverged."""
+    from ..models.rate import _kernel_transfer
+    from ..models.transfer import _WG, _XG
+    from . import _kernels as LK
+    model = pb.model
+    code, gp = _kernel_transfer(model.g)
+    B, T, n_in = pb.x.shape
+    n = model.n
+    xt = np.array(pb.x.transpose(1, 0, 2), order="C")  # (writable copies: one kernel signature)
+    h, _ = model._step_size(pb.dt, pb.step)
+    R = np.empty((T + 1, B, n))
+    R[0] = pb.r0
+    G = np.empty((T, B, n))
+    F = np.empty((T, B, n)) if keep_f else np.empty((0, 0, 0))
+    ok = LK._rate_forward(code, gp, _XG, _WG, np.array(model.w.T, order="C"), np.array(model.u.T, order="C"),
+                          np.array(model.b), xt, h, model._inv_tau_rows(), R, G, F, keep_f)
+    if not ok:
+        return None
+    rates = R[1:]
+    if pb.readout is None:
+        O = rates
+    else:
+        O = np.empty((T, B, pb.readout.shape[0]))
+        LK._dot_nt(rates.reshape(T * B, n), np.array(pb.readout), O.reshape(T * B, -1))
+    yt = np.array(pb.y.transpose(1, 0, 2), order="C")
+    DL = np.empty_like(O)
+    loss_code = LK.LOSS_MSE if pb.loss == "mse" else LK.LOSS_CROSS_ENTROPY
+    total = LK._loss_terms(O, yt, np.array(pb.alpha, dtype=float), loss_code, DL)
+    if pb.readout is None:
+        E = DL
+    else:
+        E = np.empty((T, B, n))
+        LK._dot_nn(DL.reshape(T * B, -1), np.array(pb.readout), E.reshape(T * B, n))
+    return total, DL, E, R, G, F, xt
+
+
+def _fast_loss_and_grad(pb: Problem, method):
+    """:func:`loss_and_grad` by the compiled kernels (None: diverged, use the generic path)."""
+    from . import _kernels as LK
+    model = pb.model
+    train = pb.trainable
+    fwd = _fast_forward(pb, keep_f="tau" in train)
+    if fwd is None:
+        return None
+    total, DL, E, R, G, F, xt = fwd
+    T, B, n = E.shape
+    h, dh = model._step_size(pb.dt, pb.step)
+    inv_tau = model._inv_tau_rows()
+    ctau = dh - h * inv_tau
+    tau_scalar = np.ndim(model.tau) == 0
+    grads = {}
+    if "readout" in train:
+        grads["readout"] = np.empty((DL.shape[2], n))
+        LK._dot_tn(DL.reshape(T * B, -1), R[1:].reshape(T * B, n), grads["readout"])
+    if isinstance(method, RTRL):
+        sizes = {"w": n * n, "u": n * model.n_in, "b": n, "tau": 1 if tau_scalar else n, "r0": n}
+        offs = np.full(5, -1, dtype=np.int64)
+        n_cols = 0
+        for k, name in enumerate(("w", "u", "b", "tau", "r0")):
+            if name in train:
+                offs[k] = n_cols
+                n_cols += sizes[name]
+        per_seq = np.empty((B, n_cols))
+        LK._rate_rtrl(np.array(model.w), h, inv_tau, ctau, R, G, F, E, xt, offs, bool(tau_scalar), n_cols, per_seq)
+        flat = per_seq.sum(axis=0)
+        for k, name in enumerate(("w", "u", "b", "tau", "r0")):
+            if offs[k] >= 0:
+                shape = np.shape(pb.r0) if name == "r0" else np.shape(getattr(model, name))
+                grads[name] = flat[offs[k]:offs[k] + sizes[name]].reshape(shape)
+    else:
+        window = method.window if isinstance(method, TruncatedBPTT) else 0
+        lam = np.empty((B, n))
+        acc = np.zeros(n)
+        LK._rate_bptt_backward(np.array(model.w), h, inv_tau, E, G, F, "tau" in train, window, lam, acc)
+        delta = G.reshape(T * B, n)
+        if "w" in train:
+            grads["w"] = np.empty((n, n))
+            LK._dot_tn(delta, R[:T].reshape(T * B, n), grads["w"])
+        if "u" in train:
+            grads["u"] = np.empty((n, xt.shape[2]))
+            LK._dot_tn(delta, xt.reshape(T * B, -1), grads["u"])
+        if "b" in train:
+            grads["b"] = delta.sum(axis=0)
+        if "tau" in train:
+            grads["tau"] = np.array(ctau @ acc) if tau_scalar else ctau * acc
+        if "r0" in train:
+            grads["r0"] = lam.sum(axis=0)
+    return total / B, {k: grads[k] / B for k in train}

@@ -37,8 +37,8 @@ import numpy as np
 from .._validation import (check_choice, check_int, check_positive, check_probability, check_real,
                            check_real_array, describe, suggest)
 
-__all__ = ["Task", "TASKS", "get_task", "lecture_sequence", "sine", "multi_sine", "delayed_response",
-           "flip_flop", "integration"]
+__all__ = ["Task", "TASKS", "STATIC_TASKS", "get_task", "lecture_sequence", "sine", "multi_sine", "delayed_response",
+           "flip_flop", "integration", "xor", "circles"]
 
 
 # ------------------------------------------------------------------------------- Task
@@ -46,7 +46,9 @@ __all__ = ["Task", "TASKS", "get_task", "lecture_sequence", "sine", "multi_sine"
 
 @dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Task:
-    """Inputs and targets of a sequence task.
+    """Inputs and targets of a sequence task, or (``dt=None``) of a static task whose samples
+    are rows: ``x`` (batch, n_in), ``y`` (batch, n_out) — the inputs and targets of fixed-point
+    learning.
 
     Parameters
     ----------
@@ -56,8 +58,8 @@ class Task:
         Inputs, shape ``(T, n_in)`` or ``(batch, T, n_in)``.
     y : array_like
         Targets, shape ``(T, n_out)`` or ``(batch, T, n_out)`` (same ``batch`` and ``T`` as ``x``).
-    dt : float
-        Time step [s].
+    dt : float or None
+        Time step [s]; None for a static task.
     description : str
         One-line human-readable description.
     params : dict
@@ -94,7 +96,11 @@ class Task:
                              f"{x.shape} and {y.shape}.")
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
-        object.__setattr__(self, "dt", check_positive("dt", self.dt, unit="s"))
+        if self.dt is None:
+            if x.ndim != 2:
+                raise ValueError(f"a static task (dt=None) has `x` of shape (batch, n_in); got shape {x.shape}.")
+        else:
+            object.__setattr__(self, "dt", check_positive("dt", self.dt, unit="s"))
         if not isinstance(self.params, Mapping):
             raise TypeError(f"`params` must be a dict; got {describe(self.params)}.")
         try:
@@ -114,17 +120,26 @@ class Task:
         return self.y.shape[-1]
 
     @property
-    def T(self) -> int:
-        """Number of time steps."""
-        return self.x.shape[-2]
+    def static(self) -> bool:
+        """True for a static task (samples, no time axis)."""
+        return self.dt is None
+
+    @property
+    def T(self) -> int | None:
+        """Number of time steps (None for a static task)."""
+        return None if self.static else self.x.shape[-2]
 
     @property
     def batch(self) -> int | None:
-        """Number of sequences, or None for a single unbatched sequence."""
+        """Number of sequences (samples of a static task), or None for one unbatched sequence."""
+        if self.static:
+            return self.x.shape[0]
         return self.x.shape[0] if self.x.ndim == 3 else None
 
     def __repr__(self) -> str:
         b = "" if self.batch is None else f"batch={self.batch}, "
+        if self.static:
+            return f"Task(name={self.name!r}, static, {b}n_in={self.n_in}, n_out={self.n_out})"
         return (f"Task(name={self.name!r}, {b}T={self.T}, n_in={self.n_in}, n_out={self.n_out}, "
                 f"dt={self.dt!r})")
 
@@ -466,14 +481,55 @@ def integration(T: int = 100, *, noise: float = 0.5, bias_std: float = 0.1, batc
     return _make("integration", x, y, batch, dt, desc, params)
 
 
+# ------------------------------------------------------------------------------- static tasks
+
+
+def _classes(name, x, labels, n_classes, description, params) -> Task:
+    return Task(name=name, x=x, y=np.eye(n_classes)[labels], dt=None, description=description, params=params)
+
+
+def xor(n_samples: int = 200, *, noise: float = 0.2, seed: int | np.random.Generator = 0) -> Task:
+    """Noisy XOR (static): corners ``(+-1, +-1)`` plus ``Normal(0, noise)``; class 1 where the
+    signs differ.  ``x`` (n_samples, 2), ``y`` one-hot (n_samples, 2)."""
+    n = check_int("n_samples", n_samples, minimum=4)
+    noise = check_positive("noise", noise, allow_zero=True)
+    rng, seed_rec = _rng(seed)
+    corners = rng.integers(0, 2, size=(n, 2))
+    x = (2.0 * corners - 1.0) + noise * rng.standard_normal((n, 2))
+    labels = corners[:, 0] ^ corners[:, 1]
+    return _classes("xor", x, labels, 2, f"noisy XOR: corners (+-1, +-1) + Normal(0, {noise:g}), 2 classes",
+                    {"n_samples": n, "noise": noise, "seed": seed_rec})
+
+
+def circles(n_samples: int = 200, *, factor: float = 0.5, noise: float = 0.05,
+            seed: int | np.random.Generator = 0) -> Task:
+    """Two concentric circles (static): radius 1 (class 0) and ``factor`` (class 1), uniform
+    angles, plus ``Normal(0, noise)``.  ``x`` (n_samples, 2), ``y`` one-hot (n_samples, 2)."""
+    n = check_int("n_samples", n_samples, minimum=2)
+    factor = check_real("factor", factor)
+    if not 0.0 < factor < 1.0:
+        raise ValueError(f"`factor` (inner radius / outer radius) must be in (0, 1); got {factor}.")
+    noise = check_positive("noise", noise, allow_zero=True)
+    rng, seed_rec = _rng(seed)
+    labels = rng.integers(0, 2, size=n)
+    angle = rng.uniform(0.0, 2.0 * np.pi, size=n)
+    radius = np.where(labels == 1, factor, 1.0)
+    x = radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1) + noise * rng.standard_normal((n, 2))
+    return _classes("circles", x, labels, 2, f"concentric circles (radii 1 and {factor:g}) + Normal(0, {noise:g})",
+                    {"n_samples": n, "factor": factor, "noise": noise, "seed": seed_rec})
+
+
 # ------------------------------------------------------------------------------- registry
 
 
 _GENERATORS = {"lecture_sequence": lecture_sequence, "sine": sine, "multi_sine": multi_sine,
-               "delayed_response": delayed_response, "flip_flop": flip_flop, "integration": integration}
+               "delayed_response": delayed_response, "flip_flop": flip_flop, "integration": integration,
+               "xor": xor, "circles": circles}
 
 #: names accepted by :func:`get_task`
 TASKS: tuple[str, ...] = tuple(_GENERATORS)
+#: the static tasks among them (samples without time, for fixed-point learning)
+STATIC_TASKS: tuple[str, ...] = ("xor", "circles")
 
 
 def get_task(name: str | Mapping, /, **kwargs) -> Task:

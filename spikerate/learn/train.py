@@ -20,8 +20,9 @@ import xarray as xr
 from .._validation import check_int, check_real, describe
 from ..errors import TrainingError
 from ..io.schema import make_training_dataset
+from .fixed_point import fixed_point_value_and_grad, prepare_fixed_point
 from .gradients import (EXTRA, RTRL, BPTT, Problem, _forward, _output, _sens_update, _state_error, get_method,
-                        loss_and_grad, prepare)
+                        is_fixed_point, loss_and_grad, prepare)
 from .optim import SGD, Optimizer, get_optimizer, global_norm
 
 
@@ -87,7 +88,8 @@ def _online_epoch(pb: Problem, opt: Optimizer, state: dict):
     return pb, total_loss, total_grad, state
 
 
-def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = None, epochs: int, dt: float,
+def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = None, epochs: int,
+        dt: float | None = None,
         r0=None, step: str = "euler", loss: str = "mse", weights=None, readout=None, trainable=None,
         online: bool = False, patience: int | None = None, min_delta: float = 0.0,
         progress: bool | None = None) -> xr.Dataset:
@@ -97,8 +99,10 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
     ----------
     model, x, y, dt, r0, step, loss, weights, readout, trainable
         As :func:`~spikerate.learn.value_and_grad`.
-    method : RTRL, BPTT or TruncatedBPTT, optional
-        Gradient method (default BPTT; RTRL for ``online``).
+    method : optional
+        Gradient method (default BPTT; RTRL for ``online``); with a fixed-point method
+        (ImplicitDirect, ImplicitAdjoint, EquilibriumPropagation) the loss is that of the fixed
+        points, each solve warm-started from the previous epoch's solution.
     optimizer : Optimizer, name or dict, optional
         Default ``SGD(lr=0.01)``.
     epochs : int
@@ -149,8 +153,14 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
     min_delta = check_real("min_delta", min_delta)
     if min_delta < 0:
         raise ValueError(f"`min_delta` must be >= 0; got {min_delta}.")
-    pb = prepare(model, x, y, dt=dt, r0=r0, step=step, loss=loss, weights=weights, readout=readout,
-                 trainable=trainable)
+    fixed = is_fixed_point(method)
+    if fixed:
+        if online:
+            raise ValueError("`online`=True applies to RTRL on trajectories, not to fixed-point methods.")
+        pb = prepare_fixed_point(model, x, y, loss=loss, readout=readout, trainable=trainable, r0=r0)
+    else:
+        pb = prepare(model, x, y, dt=dt, r0=r0, step=step, loss=loss, weights=weights, readout=readout,
+                     trainable=trainable)
     if progress is None:
         progress = sys.stderr.isatty()
     state = opt.init(pb.values())
@@ -164,8 +174,9 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
     def history(final_values):
         attrs = dict(method=method.name, optimizer=json.dumps(opt.to_dict()), model=json.dumps(
             pb.model.to_dict(arrays=False)), trainable=json.dumps(list(pb.trainable)), epochs=epochs,
-            stopped=stopped, dt=pb.dt, step=pb.step, loss_kind=pb.loss, online=int(bool(online)),
-            window=getattr(method, "window", None), batch=pb.x.shape[0], T=pb.T)
+            stopped=stopped, dt=getattr(pb, "dt", None), step=getattr(pb, "step", "fixed_point"), loss_kind=pb.loss,
+            online=int(bool(online)), window=getattr(method, "window", None), beta=getattr(method, "beta", None),
+            batch=pb.x.shape[0], T=getattr(pb, "T", None))
         return make_training_dataset(loss=np.array(losses), grad_norm=np.array(norms),
                                      params={k: np.array(v) for k, v in params.items()},
                                      updates={k: np.array(v) for k, v in updates.items()}, final=final_values,
@@ -180,7 +191,7 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
                     _raise(epoch, loss_e, grads, history, before)
                 after = new_pb.values()
             else:
-                loss_e, grads = loss_and_grad(pb, method)
+                loss_e, grads = (fixed_point_value_and_grad(pb, method) if fixed else loss_and_grad(pb, method))
                 if not _finite(loss_e, grads):
                     _raise(epoch, loss_e, grads, history, before)
                 after, new_state = opt.step(before, grads, state)

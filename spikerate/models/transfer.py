@@ -50,7 +50,6 @@ from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
-import scipy.special
 import xarray as xr
 
 from .._validation import check_int, check_positive, check_real, check_real_array, describe, warn_if_ms

@@ -115,6 +115,7 @@ SMALL_BY_SECTION = {
     "simulate": ["--set", "simulate.t_stop=0.05"],
     "transfer": ["--set", "transfer.n_neurons=50", "--set", "transfer.t_stop=0.3", "--set", "transfer.t_warmup=0.1"],
     "reduction": ["--set", "reduction.t_stop=0.3", "--set", "reduction.trials=1", "--set", "reduction.tau_s=[0.005]"],
+    "training": ["--set", "training.epochs=4"],
 }
 
 
@@ -145,6 +146,7 @@ def test_every_bundled_scenario_runs(name, tmp_cwd, capsys):
         tr = tree["training"]
         assert tr.attrs["schema"] == "spikerate.training/1"
         assert np.all(np.isfinite(tr["loss"].values)) and tr["loss"].values[-1] < tr["loss"].values[0]
+        assert tr.sizes["epoch"] == 4
     if "transfer" in config:
         tr = tree["transfer"]
         assert tr.attrs["schema"] == "spikerate.transfer/1"

@@ -8,8 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from spikerate.learn.tasks import (TASKS, Task, delayed_response, flip_flop, get_task, integration,
+from spikerate.learn.tasks import (STATIC_TASKS, TASKS, Task, circles, xor, delayed_response, flip_flop, get_task, integration,
                                    lecture_sequence, multi_sine, sine)
+
+SEQUENCE_TASKS = tuple(t for t in TASKS if t not in STATIC_TASKS)
 
 SMALL = {  # fast settings per task
     "lecture_sequence": {},
@@ -30,10 +32,12 @@ SHAPES = {  # (x shape, y shape) for SMALL
 
 
 def test_registry():
-    assert TASKS == ("lecture_sequence", "sine", "multi_sine", "delayed_response", "flip_flop", "integration")
+    assert TASKS == ("lecture_sequence", "sine", "multi_sine", "delayed_response", "flip_flop", "integration",
+                     "xor", "circles")
+    assert STATIC_TASKS == ("xor", "circles")
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", SEQUENCE_TASKS)
 def test_shapes_dtypes_readonly(name):
     task = get_task(name, **SMALL[name])
     assert isinstance(task, Task) and task.name == name
@@ -52,7 +56,7 @@ def test_shapes_dtypes_readonly(name):
     assert name in repr(task)
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", SEQUENCE_TASKS)
 def test_params_regenerate_the_task(name):
     task = get_task(name, **SMALL[name], seed=7)
     again = get_task(name, **task.params)
@@ -60,7 +64,7 @@ def test_params_regenerate_the_task(name):
     assert get_task({"name": name, **task.params}).params == task.params
 
 
-@pytest.mark.parametrize("name", [n for n in TASKS if n not in ("sine", "multi_sine")] + ["sine"])
+@pytest.mark.parametrize("name", [n for n in SEQUENCE_TASKS if n not in ("sine", "multi_sine")] + ["sine"])
 def test_deterministic_per_seed_and_different_across_seeds(name):
     kw = dict(SMALL[name])
     if name == "sine":
@@ -271,3 +275,28 @@ def test_bad_arguments(fn, kwargs, exc, match):
 def test_get_task_errors(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         get_task(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- static tasks
+
+
+def test_xor_labels_are_the_xor_of_the_corner_signs():
+    task = xor(64, noise=0.0, seed=3)
+    assert task.static and task.dt is None and task.T is None and task.batch == 64
+    assert task.x.shape == (64, 2) and task.y.shape == (64, 2)
+    expected = (np.sign(task.x[:, 0]) != np.sign(task.x[:, 1])).astype(int)
+    np.testing.assert_array_equal(task.y.argmax(axis=1), expected)
+    np.testing.assert_array_equal(xor(64, noise=0.0, seed=3).x, task.x)
+    assert not np.array_equal(xor(64, seed=4).x, xor(64, seed=3).x)
+
+
+def test_circles_radii_and_labels():
+    task = circles(100, factor=0.4, noise=0.0, seed=1)
+    radius = np.hypot(task.x[:, 0], task.x[:, 1])
+    labels = task.y.argmax(axis=1)
+    np.testing.assert_allclose(radius[labels == 0], 1.0)
+    np.testing.assert_allclose(radius[labels == 1], 0.4)
+    with pytest.raises(ValueError, match="`factor`.*must be in \\(0, 1\\)"):
+        circles(factor=1.5)
+    with pytest.raises(ValueError, match="static task \\(dt=None\\) has `x` of shape \\(batch, n_in\\)"):
+        Task(name="bad", x=np.zeros((2, 3, 1)), y=np.zeros((2, 3, 1)), dt=None)
