@@ -9,6 +9,10 @@
 * Fixed-point learning (:mod:`.fixed_point`): :class:`ImplicitDirect`, :class:`ImplicitAdjoint`
   and :class:`EquilibriumPropagation` as ``method=`` of the same functions, for losses of the
   model's equilibrium; :func:`energy` (Hopfield energy) and :func:`feedforward_model`.
+* Spiking networks (:class:`SpikingModel`, the simulator's step on the same grid) trained with
+  surrogate gradients (:mod:`.surrogates`): :class:`SurrogateRTRL`, :class:`SurrogateBPTT`
+  (exact for the surrogate), :class:`EProp` and :class:`DiagonalRTRL` (approximations;
+  :func:`gradient_agreement` compares them with the exact gradient).
 * :func:`fit`: the training loop (epochs, online RTRL, early stopping, divergence check),
   returning the training Dataset; :func:`trained` and :func:`predict` use its result.
 * Optimizers :class:`SGD` (momentum, Nesterov) and :class:`Adam`, with global-norm clipping.
@@ -16,12 +20,15 @@
   response, flip-flop, integration).
 """
 
-from . import tasks
+from . import surrogates, tasks
 from .fixed_point import EquilibriumPropagation, ImplicitAdjoint, ImplicitDirect, energy, feedforward_model
-from .gradients import BPTT, RTRL, TruncatedBPTT, value_and_grad
+from .gradients import (BPTT, RTRL, DiagonalRTRL, EProp, SurrogateBPTT, SurrogateRTRL, TruncatedBPTT,
+                        gradient_agreement, value_and_grad)
+from .spiking import SpikingModel
 from .optim import SGD, Adam, Optimizer, clip_by_global_norm, get_optimizer, global_norm
 from .train import fit, predict, trained
 
-__all__ = ["Adam", "BPTT", "EquilibriumPropagation", "ImplicitAdjoint", "ImplicitDirect", "Optimizer", "RTRL", "SGD",
+__all__ = ["Adam", "BPTT", "DiagonalRTRL", "EProp", "EquilibriumPropagation", "SpikingModel", "SurrogateBPTT",
+           "SurrogateRTRL", "gradient_agreement", "surrogates", "ImplicitAdjoint", "ImplicitDirect", "Optimizer", "RTRL", "SGD",
            "TruncatedBPTT", "clip_by_global_norm", "energy", "feedforward_model", "fit", "get_optimizer",
            "global_norm", "predict", "tasks", "trained", "value_and_grad"]

@@ -64,7 +64,46 @@ class TruncatedBPTT:
         object.__setattr__(self, "window", check_int("window", self.window, minimum=1))
 
 
+@dataclass(frozen=True, kw_only=True)
+class SurrogateRTRL(RTRL):
+    """Exact forward sensitivities of a spiking network with ``surrogate`` in place of dH/dv."""
+    name: ClassVar[str] = "surrogate_rtrl"
+    surrogate: object = None
+    approximation: ClassVar[str | None] = None
+
+    def __post_init__(self):
+        from .surrogates import FastSigmoid, get_surrogate
+        object.__setattr__(self, "surrogate", FastSigmoid() if self.surrogate is None
+                           else get_surrogate(self.surrogate))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurrogateBPTT(BPTT):
+    """Backpropagation through the stored trajectory of a spiking network with ``surrogate``."""
+    name: ClassVar[str] = "surrogate_bptt"
+    surrogate: object = None
+
+    __post_init__ = SurrogateRTRL.__post_init__
+
+
+@dataclass(frozen=True, kw_only=True)
+class EProp(SurrogateRTRL):
+    """e-prop (Bellec et al. 2020, Nature Communications): forward eligibility traces through each
+    neuron's own state only (the couplings between neurons in the state Jacobian dropped), times
+    the instantaneous learning signal dl/ds_t; an approximation of the gradient."""
+    name: ClassVar[str] = "eprop"
+    approximation: ClassVar[str] = "local"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiagonalRTRL(SurrogateRTRL):
+    """Element-wise RTRL approximation: only the diagonal of the state Jacobian is kept."""
+    name: ClassVar[str] = "diagonal_rtrl"
+    approximation: ClassVar[str] = "diagonal"
+
+
 METHODS = {"rtrl": RTRL, "bptt": BPTT, "truncated_bptt": TruncatedBPTT}
+SURROGATE_METHODS = (SurrogateRTRL, SurrogateBPTT)
 
 
 def get_method(method):
@@ -73,7 +112,8 @@ def get_method(method):
     from .fixed_point import FIXED_POINT_METHODS
     if isinstance(method, (RTRL, BPTT, TruncatedBPTT, *FIXED_POINT_METHODS)):
         return method
-    by_name = {"rtrl": RTRL, "bptt": BPTT, **{c.name: c for c in FIXED_POINT_METHODS}}
+    by_name = {"rtrl": RTRL, "bptt": BPTT, **{c.name: c for c in FIXED_POINT_METHODS},
+               **{c.name: c for c in (SurrogateRTRL, SurrogateBPTT, EProp, DiagonalRTRL)}}
     if isinstance(method, str) and method in by_name:
         return by_name[method]()
     hint = suggest(method, list(by_name) + ["truncated_bptt"]) if isinstance(method, str) else ""
@@ -156,7 +196,8 @@ def _sequence(name, a, T_name, width, width_name):
 def prepare(model, x, y, *, dt, r0=None, step="euler", loss="mse", weights=None, readout=None,
             trainable=None) -> Problem:
     """Check the arguments of :func:`value_and_grad` / :func:`~spikerate.learn.fit`."""
-    if not isinstance(model, AbstractRateModel):
+    from .spiking import SpikingModel
+    if not isinstance(model, (AbstractRateModel, SpikingModel)):
         raise TypeError(f"`model` must be a RateModel, CurrentModel or TwoVariableModel; got {describe(model)}.")
     from .._validation import check_positive
     if dt is None:
@@ -220,7 +261,8 @@ def prepare(model, x, y, *, dt, r0=None, step="euler", loss="mse", weights=None,
         raise ValueError(f"`trainable` must not repeat names; got {trainable}.")
     if not trainable:
         raise ValueError("`trainable` is empty: nothing to differentiate. Name parameters, e.g. trainable=('w',).")
-    model.g.derivative(np.zeros(model.n))  # a plain callable g fails here, with a clear message
+    if hasattr(model, "g"):
+        model.g.derivative(np.zeros(model.n))  # a plain callable g fails here, with a clear message
     return Problem(model, xs, ys, float(dt), step, loss, alpha, np.asarray(s0, float),
                    None if R is None else np.asarray(R, float), trainable, bool(bx or by))
 
@@ -235,6 +277,8 @@ def _output(model, s):
         return s, None
     if model.kind_name == "two_variable":
         return s[n:], None
+    if model.kind_name == "spiking":
+        return model.output(s), None
     gi, d = model.g.value(s), model.g.derivative(s)
     return np.asarray(gi, float), np.asarray(d, float)
 
@@ -260,6 +304,8 @@ def _state_error(pb: Problem, model, s_next, dl_do):
         e[:] = d_out
     elif model.kind_name == "two_variable":
         e[n:] = d_out
+    elif model.kind_name == "spiking":
+        e[2 * n:3 * n] = d_out / model.tau_out  # the output is the readout trace z / tau_out
     else:
         e[:] = d_out * np.asarray(model.g.derivative(s_next), float)
     return e
@@ -342,7 +388,20 @@ def _bptt_one(pb: Problem, x, y, grads, window: int | None):
     return loss
 
 
-def _rtrl_one(pb: Problem, x, y, grads):
+def _approximation_mask(model, approx):
+    """0/1 mask of the state Jacobian kept by an approximate forward method: ``"local"`` keeps
+    the couplings between the state variables of the same unit (e-prop's eligibility traces),
+    ``"diagonal"`` only each variable's own; None keeps everything (exact RTRL)."""
+    if approx is None:
+        return None
+    n, ns = model.n, model.n_state
+    unit = np.arange(ns) % n
+    if approx == "local":
+        return (unit[:, None] == unit[None, :]).astype(float)
+    return np.eye(ns)
+
+
+def _rtrl_one(pb: Problem, x, y, grads, approx=None):
     model = pb.model
     S, rates, o = _forward(pb, model, x)
     if rates is None:
@@ -357,8 +416,11 @@ def _rtrl_one(pb: Problem, x, y, grads):
     p = {k: np.zeros((ns,) + np.shape(getattr(model, k))) for k in params}
     if "r0" in pb.trainable:
         p["r0"] = np.eye(ns)
+    mask = _approximation_mask(model, approx)
     for t in range(x.shape[0]):
         A, B = model.step_jacobians(S[t], x[t], pb.dt, pb.step)
+        if mask is not None:
+            A = A * mask
         for name in params:
             p[name] = _sens_update(model, p[name], name, A, getattr(B, name))
         if "r0" in p:
@@ -371,6 +433,7 @@ def _rtrl_one(pb: Problem, x, y, grads):
 
 def loss_and_grad(pb: Problem, method) -> tuple[float, dict[str, np.ndarray]]:
     """Loss and gradients of a prepared problem (batch mean)."""
+    pb = with_method_model(pb, method)
     if _fast_applies(pb, method):
         out = _fast_loss_and_grad(pb, method)
         if out is not None:
@@ -380,7 +443,7 @@ def loss_and_grad(pb: Problem, method) -> tuple[float, dict[str, np.ndarray]]:
     B = pb.x.shape[0]
     for b in range(B):
         if isinstance(method, RTRL):
-            total += _rtrl_one(pb, pb.x[b], pb.y[b], grads)
+            total += _rtrl_one(pb, pb.x[b], pb.y[b], grads, getattr(method, "approximation", None))
         else:
             window = method.window if isinstance(method, TruncatedBPTT) else None
             total += _bptt_one(pb, pb.x[b], pb.y[b], grads, window)
@@ -453,6 +516,23 @@ def value_and_grad(model, x: npt.ArrayLike, y: npt.ArrayLike, *, method=None, dt
     pb = prepare(model, x, y, dt=dt, r0=r0, step=step, loss=loss, weights=weights, readout=readout,
                  trainable=trainable)
     return loss_and_grad(pb, method)
+
+
+def with_method_model(pb: Problem, method) -> Problem:
+    """The problem with the method's surrogate set on a spiking model (and a clear error when a
+    surrogate method meets a rate model or a plain method a spiking one)."""
+    spiking = pb.model.kind_name == "spiking"
+    surrogate = isinstance(method, SURROGATE_METHODS)
+    if spiking and not surrogate:
+        raise ValueError(f"`method` {method.name!r} needs a differentiable model; a SpikingModel needs a surrogate "
+                         f"method: SurrogateBPTT(surrogate=...), SurrogateRTRL(...), EProp(...) or DiagonalRTRL(...).")
+    if surrogate and not spiking:
+        raise ValueError(f"`method` {method.name!r} is for spiking models (SpikingModel); for a rate model use "
+                         f"RTRL() or BPTT().")
+    if not spiking:
+        return pb
+    import dataclasses as _dc
+    return _dc.replace(pb, model=_dc.replace(pb.model, surrogate=method.surrogate))
 
 
 # ------------------------------------------------------------------------------- compiled fast path
@@ -562,3 +642,19 @@ def _fast_loss_and_grad(pb: Problem, method):
         if "r0" in train:
             grads["r0"] = lam.sum(axis=0)
     return total / B, {k: grads[k] / B for k in train}
+
+
+def gradient_agreement(approx: dict, exact: dict) -> dict:
+    """How close an approximate gradient is to the exact one: cosine similarity and relative
+    error ``||a - e|| / ||e||`` over all the parameters together (and per parameter)."""
+    names = [k for k in exact if k in approx]
+    a = np.concatenate([np.ravel(approx[k]) for k in names])
+    e = np.concatenate([np.ravel(exact[k]) for k in names])
+    ne, na = float(np.linalg.norm(e)), float(np.linalg.norm(a))
+    out = {"cosine": float(a @ e) / (na * ne) if na > 0 and ne > 0 else math.nan,
+           "relative_error": float(np.linalg.norm(a - e)) / ne if ne > 0 else math.nan}
+    for k in names:
+        ek = float(np.linalg.norm(exact[k]))
+        out[f"relative_error_{k}"] = float(np.linalg.norm(np.ravel(approx[k]) - np.ravel(exact[k]))) / ek \
+            if ek > 0 else math.nan
+    return out

@@ -22,7 +22,7 @@ from ..errors import TrainingError
 from ..io.schema import make_training_dataset
 from .fixed_point import fixed_point_value_and_grad, prepare_fixed_point
 from .gradients import (EXTRA, RTRL, BPTT, Problem, _forward, _output, _sens_update, _state_error, get_method,
-                        is_fixed_point, loss_and_grad, prepare)
+                        is_fixed_point, loss_and_grad, prepare, with_method_model)
 from .optim import SGD, Optimizer, get_optimizer, global_norm
 
 
@@ -159,8 +159,8 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
             raise ValueError("`online`=True applies to RTRL on trajectories, not to fixed-point methods.")
         pb = prepare_fixed_point(model, x, y, loss=loss, readout=readout, trainable=trainable, r0=r0)
     else:
-        pb = prepare(model, x, y, dt=dt, r0=r0, step=step, loss=loss, weights=weights, readout=readout,
-                     trainable=trainable)
+        pb = with_method_model(prepare(model, x, y, dt=dt, r0=r0, step=step, loss=loss, weights=weights,
+                                       readout=readout, trainable=trainable), method)
     if progress is None:
         progress = sys.stderr.isatty()
     state = opt.init(pb.values())
