@@ -40,7 +40,7 @@ from .sim import Network, brunel_network, cuba_network, simulate
 
 BUILDERS = {"cuba": cuba_network, "brunel": brunel_network}
 SIMULATE_KEYS = ("t_stop", "dt", "method", "dtype", "trials", "seed", "record", "record_every")
-SECTIONS = ("description", "network", "simulate", "rates", "transfer", "reduction", "training")
+SECTIONS = ("description", "network", "simulate", "rates", "transfer", "reduction", "training", "ablation")
 DEFAULT = "reduction"
 
 
@@ -120,10 +120,11 @@ def _stage_functions() -> dict:
     """Section name -> the function that runs it (imported lazily: stages of later issues)."""
     from .estimators import estimate_rate
     from .models import measure_transfer
+    from .learn.ablation import surrogate_ablation
     from .learn.run import train_task
     from .reduce import compare_reductions
     return {"rates": estimate_rate, "transfer": measure_transfer, "reduction": compare_reductions,
-            "training": train_task}
+            "training": train_task, "ablation": surrogate_ablation}
 
 
 def section_keys(section: str, cfg: dict) -> list[str]:
@@ -144,9 +145,9 @@ def check_scenario(sc: Scenario) -> None:
     for key in SECTIONS[1:]:
         if key in cfg and not isinstance(cfg[key], dict):
             raise ScenarioError(f"`{key}` must be a table ([{key}]) of settings.")
-    if not any(k in cfg for k in ("network", "transfer", "training")):
+    if not any(k in cfg for k in ("network", "transfer", "training", "ablation")):
         raise ScenarioError("a scenario needs a [network] section (builder = \"cuba\" | \"brunel\" | "
-                            "\"custom\"), a [transfer] or a [training] section.")
+                            "\"custom\"), a [transfer], [training] or [ablation] section.")
     if "network" not in cfg and any(k in cfg for k in ("simulate", "rates", "reduction")):
         raise ScenarioError("[simulate], [rates] and [reduction] need a [network] section.")
     if "network" in cfg:
@@ -174,17 +175,23 @@ def parse_value(text: str):
 
 
 def apply_overrides(sc: Scenario, sets: list[str]) -> Scenario:
-    """``["network.n_neurons=1000", ...]`` applied to a copy, then checked."""
+    """``["network.n_neurons=1000", ...]`` applied to a copy, then checked.  A key of three parts
+    sets an entry of a table-valued setting (``training.optimizer.lr=0.05``)."""
     cfg = copy.deepcopy(sc.config)
     for item in sets:
         if "=" not in item:
             raise ScenarioError(f"`--set {item}` must have the form key=value, e.g. network.n_neurons=1000.")
         key, text = item.split("=", 1)
         parts = key.strip().split(".")
-        if len(parts) != 2 or parts[0] not in SECTIONS[1:]:
+        nested = (len(parts) == 3 and parts[0] in cfg and isinstance(cfg[parts[0]], dict)
+                  and isinstance(cfg[parts[0]].get(parts[1]), dict))
+        if not (len(parts) == 2 or nested) or parts[0] not in SECTIONS[1:]:
             all_keys = [f"{sec}.{k}" for sec in SECTIONS[1:] if sec in cfg for k in section_keys(sec, cfg)]
             raise ScenarioError(f"unknown key `{key}` in --set." + suggest(key, all_keys))
-        cfg.setdefault(parts[0], {})[parts[1]] = parse_value(text.strip())
+        if nested:
+            cfg[parts[0]][parts[1]][parts[2]] = parse_value(text.strip())
+        else:
+            cfg.setdefault(parts[0], {})[parts[1]] = parse_value(text.strip())
     out = Scenario(name=sc.name, config=cfg, source=sc.source)
     check_scenario(out)
     return out
@@ -221,7 +228,8 @@ def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
         simcfg = dict(sc.config.get("simulate", {}))
         extra = {} if "t_stop" in simcfg else {"t_stop": 1.0}
         groups["spikes"] = _run_stage(sc, "simulate", simulate, network, progress=progress, **extra)
-    stages = _stage_functions() if any(k in sc.config for k in ("rates", "transfer", "reduction", "training")) else {}
+    stages = _stage_functions() if any(k in sc.config for k in ("rates", "transfer", "reduction", "training",
+                                                                 "ablation")) else {}
     if "rates" in sc.config:
         groups["rates"] = _run_stage(sc, "rates", stages["rates"], groups["spikes"])
     if "transfer" in sc.config:
@@ -244,6 +252,8 @@ def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
             raise ScenarioError(f"[reduction] of scenario {sc.name!r}: {exc}") from exc
     if "training" in sc.config:
         groups["training"] = _run_stage(sc, "training", stages["training"], progress=progress)
+    if "ablation" in sc.config:
+        groups["ablation"] = _run_stage(sc, "ablation", stages["ablation"], progress=progress)
     for ds in groups.values():
         ds.attrs["scenario"] = sc.name
     wall = time.perf_counter() - t0

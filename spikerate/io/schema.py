@@ -572,3 +572,11 @@ def make_training_dataset(*, loss: np.ndarray, grad_norm: np.ndarray, params: di
                                               long_name=f"{name} after training")
     coords = {"epoch": variable(np.arange(n_epoch, dtype=np.int64), ("epoch",), units="1", long_name="epoch")}
     return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(TRAINING, **attrs))
+
+
+SCHEMAS["spikerate.ablation/1"] = SchemaSpec(
+    variables={"final_loss": ("surrogate", "gradient", "seed"), "cosine": ("surrogate", "gradient", "seed"),
+               "time_per_epoch": ("surrogate", "gradient", "seed")},
+    coords={"surrogate": ("surrogate",), "gradient": ("gradient",), "seed": ("seed",)},
+    attrs=COMMON_ATTRS + ("task", "epochs", "exact"),
+)

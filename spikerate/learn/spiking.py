@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from .._validation import check_choice, check_int, check_positive, check_real, check_real_array, describe
+from .._validation import check_choice, check_positive, check_real, check_real_array, describe
 from ..models.rate import _frozen_array, _ParamsMixin
 from .surrogates import FastSigmoid, get_surrogate
 

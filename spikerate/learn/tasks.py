@@ -38,7 +38,7 @@ from .._validation import (check_choice, check_int, check_positive, check_probab
                            check_real_array, describe, suggest)
 
 __all__ = ["Task", "TASKS", "STATIC_TASKS", "get_task", "lecture_sequence", "sine", "multi_sine", "delayed_response",
-           "flip_flop", "integration", "xor", "circles"]
+           "flip_flop", "integration", "rate_pattern", "random_manifolds", "xor", "circles"]
 
 
 # ------------------------------------------------------------------------------- Task
@@ -481,6 +481,75 @@ def integration(T: int = 100, *, noise: float = 0.5, bias_std: float = 0.1, batc
     return _make("integration", x, y, batch, dt, desc, params)
 
 
+# ------------------------------------------------------------------------------- spiking tasks
+
+
+def rate_pattern(T: int = 200, *, n_in: int = 20, n_out: int = 2, input_rate: float = 20.0, peak: float = 40.0,
+                 width: float = 0.03, batch: int | None = 8, dt: float = 1e-3,
+                 seed: int | np.random.Generator = 0) -> Task:
+    """Target spike-rate pattern: Poisson input spikes (0/1 per step, rate ``input_rate`` [Hz]) on
+    ``n_in`` channels; each output's target is a rate [Hz] that rises to ``peak`` in a Gaussian
+    bump of standard deviation ``width`` [s] at a time of its own (evenly spread over the trial),
+    the same for every sequence.  For spiking networks through a leaky readout."""
+    T = check_int("T", T, minimum=2)
+    n_in = check_int("n_in", n_in, minimum=1)
+    n_out = check_int("n_out", n_out, minimum=1)
+    input_rate = check_positive("input_rate", input_rate, unit="Hz")
+    peak = check_positive("peak", peak, unit="Hz")
+    width = check_positive("width", width, unit="s")
+    batch = _batch(batch)
+    dt = check_positive("dt", dt, unit="s")
+    if input_rate * dt > 1:
+        raise ValueError(f"`input_rate` x `dt` must be <= 1 (at most one spike per step); got {input_rate * dt:g}.")
+    rng, seed_rec = _rng(seed)
+    B = _shape(batch)
+    x = (rng.random((B, T, n_in)) < input_rate * dt).astype(float)
+    t = (np.arange(T) + 1) * dt
+    centres = (np.arange(n_out) + 1) / (n_out + 1) * T * dt
+    y1 = peak * np.exp(-0.5 * ((t[:, None] - centres[None, :]) / width) ** 2)
+    y = np.broadcast_to(y1, (B, T, n_out)).copy()
+    params = {"T": T, "n_in": n_in, "n_out": n_out, "input_rate": input_rate, "peak": peak, "width": width,
+              "batch": batch, "dt": dt, "seed": seed_rec}
+    desc = f"Poisson input at {input_rate:g} Hz -> {n_out} Gaussian rate bumps peaking at {peak:g} Hz"
+    return _make("rate_pattern", x, y, batch, dt, desc, params)
+
+
+def random_manifolds(T: int = 100, *, n_in: int = 20, n_classes: int = 2, dim: int = 1, smoothness: float = 1.0,
+                     batch: int = 32, dt: float = 1e-3, seed: int | np.random.Generator = 0) -> Task:
+    """Spike-timing classification on random manifolds (after Zenke & Vogels 2021, Neural
+    Computation): each class is a smooth random map from a latent point ``theta`` in [0, 1]^dim to
+    one spike time per input channel (in the first 80 % of the trial); a sample draws its class
+    and ``theta`` and emits those spikes (``x`` 0/1 per step).  The target is the one-hot class at
+    every step (train with ``loss="cross_entropy"`` and ``weights`` on the end of the trial).
+    ``smoothness`` scales the frequencies of the random maps (larger: rougher manifolds)."""
+    T = check_int("T", T, minimum=5)
+    n_in = check_int("n_in", n_in, minimum=1)
+    n_classes = check_int("n_classes", n_classes, minimum=2)
+    dim = check_int("dim", dim, minimum=1)
+    smoothness = check_positive("smoothness", smoothness)
+    batch = check_int("batch", batch, minimum=1)
+    dt = check_positive("dt", dt, unit="s")
+    rng, seed_rec = _rng(seed)
+    n_freq = 3
+    freq = rng.normal(0.0, smoothness, (n_classes, n_in, n_freq, dim))
+    phase = rng.uniform(0.0, 2 * np.pi, (n_classes, n_in, n_freq))
+    amp = rng.normal(0.0, 1.0, (n_classes, n_in, n_freq))
+    labels = rng.integers(0, n_classes, batch)
+    theta = rng.random((batch, dim))
+    # smooth coordinates in (0, 1) per (sample, input): a logistic of a random Fourier series
+    arg = np.einsum("bd,bifd->bif", theta, freq[labels]) * 2 * np.pi + phase[labels]
+    u = 1.0 / (1.0 + np.exp(-np.sum(amp[labels] * np.sin(arg), axis=-1)))
+    steps = np.minimum((u * 0.8 * T).astype(int), T - 1)
+    x = np.zeros((batch, T, n_in))
+    b_idx, i_idx = np.meshgrid(np.arange(batch), np.arange(n_in), indexing="ij")
+    x[b_idx, steps, i_idx] = 1.0
+    y = np.broadcast_to(np.eye(n_classes)[labels][:, None, :], (batch, T, n_classes)).copy()
+    params = {"T": T, "n_in": n_in, "n_classes": n_classes, "dim": dim, "smoothness": smoothness, "batch": batch,
+              "dt": dt, "seed": seed_rec}
+    desc = f"{n_classes} random {dim}-d manifolds of {n_in}-channel spike-time patterns (Zenke & Vogels 2021)"
+    return _make("random_manifolds", x, y, batch, dt, desc, params)
+
+
 # ------------------------------------------------------------------------------- static tasks
 
 
@@ -524,7 +593,7 @@ def circles(n_samples: int = 200, *, factor: float = 0.5, noise: float = 0.05,
 
 _GENERATORS = {"lecture_sequence": lecture_sequence, "sine": sine, "multi_sine": multi_sine,
                "delayed_response": delayed_response, "flip_flop": flip_flop, "integration": integration,
-               "xor": xor, "circles": circles}
+               "rate_pattern": rate_pattern, "random_manifolds": random_manifolds, "xor": xor, "circles": circles}
 
 #: names accepted by :func:`get_task`
 TASKS: tuple[str, ...] = tuple(_GENERATORS)

@@ -116,6 +116,9 @@ SMALL_BY_SECTION = {
     "transfer": ["--set", "transfer.n_neurons=50", "--set", "transfer.t_stop=0.3", "--set", "transfer.t_warmup=0.1"],
     "reduction": ["--set", "reduction.t_stop=0.3", "--set", "reduction.trials=1", "--set", "reduction.tau_s=[0.005]"],
     "training": ["--set", "training.epochs=4"],
+    "ablation": ["--set", "ablation.epochs=2", "--set", "ablation.seeds=[0]", "--set",
+                 'ablation.methods=["surrogate_bptt","eprop"]', "--set", 'ablation.surrogates=["fast_sigmoid"]',
+                 "--set", "ablation.model.n=8"],
 }
 
 
@@ -142,6 +145,11 @@ def test_every_bundled_scenario_runs(name, tmp_cwd, capsys):
         assert red.attrs["schema"] == "spikerate.reduction/1"
         n_models = 6 if config["reduction"].get("fit") else 3  # derived (+ fitted)
         assert red["rate"].shape[:2] == (1, n_models) and np.all(np.isfinite(red["rmse"].values))
+    if "ablation" in config:
+        ab = tree["ablation"]
+        assert ab.attrs["schema"] == "spikerate.ablation/1"
+        assert ab["final_loss"].shape == (1, 2, 1) and np.all(np.isfinite(ab["final_loss"].values))
+        assert ab["cosine"].sel(gradient="surrogate_bptt").values.item() == pytest.approx(1.0)
     if "training" in config:
         tr = tree["training"]
         assert tr.attrs["schema"] == "spikerate.training/1"

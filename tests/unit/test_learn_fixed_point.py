@@ -191,3 +191,18 @@ def test_bad_input():
         value_and_grad(model, np.zeros(2), np.zeros(2), method="implicit_drect")
     with pytest.raises(ValueError, match="`dt` is required for the trajectory methods"):
         value_and_grad(model, np.zeros((3, 2)), np.zeros((3, 2)), method=BPTT())
+
+
+def test_stability_check_certifies_by_the_logarithmic_norm_and_falls_back_to_eigenvalues():
+    from spikerate.learn.fixed_point import _stable
+    rng = np.random.default_rng(11)
+    n = 200  # above the size where every eigenvalue is computed directly
+    J = -np.eye(n) + 0.3 * rng.normal(0, 1 / np.sqrt(n), (n, n))
+    ok, bound = _stable(J)
+    assert ok and bound == pytest.approx(np.linalg.eigvalsh(0.5 * (J + J.T))[-1], rel=1e-3)
+    # stable but not certified by the logarithmic norm: a strongly non-normal J
+    K = -np.eye(n) + np.diag(np.full(n - 1, 5.0), 1)
+    ok, top = _stable(K)
+    assert ok and top == pytest.approx(-1.0)
+    ok, top = _stable(-K.T + 2.5 * np.eye(n))  # eigenvalues 1 + 2.5 ... unstable
+    assert not ok and top > 0

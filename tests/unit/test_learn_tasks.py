@@ -20,6 +20,8 @@ SMALL = {  # fast settings per task
     "delayed_response": {"T": 40, "delay": 8, "batch": 5},
     "flip_flop": {"T": 60, "batch": 4, "p_flip": 0.2},
     "integration": {"T": 30, "batch": 4},
+    "rate_pattern": {"T": 40, "batch": 2, "n_in": 5},
+    "random_manifolds": {"T": 30, "batch": 6, "n_in": 7, "n_classes": 3},
 }
 SHAPES = {  # (x shape, y shape) for SMALL
     "lecture_sequence": ((10, 1), (10, 1)),
@@ -28,12 +30,14 @@ SHAPES = {  # (x shape, y shape) for SMALL
     "delayed_response": ((5, 40, 2), (5, 40, 2)),
     "flip_flop": ((4, 60, 3), (4, 60, 3)),
     "integration": ((4, 30, 1), (4, 30, 1)),
+    "rate_pattern": ((2, 40, 5), (2, 40, 2)),
+    "random_manifolds": ((6, 30, 7), (6, 30, 3)),
 }
 
 
 def test_registry():
     assert TASKS == ("lecture_sequence", "sine", "multi_sine", "delayed_response", "flip_flop", "integration",
-                     "xor", "circles")
+                     "rate_pattern", "random_manifolds", "xor", "circles")
     assert STATIC_TASKS == ("xor", "circles")
 
 
@@ -300,3 +304,26 @@ def test_circles_radii_and_labels():
         circles(factor=1.5)
     with pytest.raises(ValueError, match="static task \\(dt=None\\) has `x` of shape \\(batch, n_in\\)"):
         Task(name="bad", x=np.zeros((2, 3, 1)), y=np.zeros((2, 3, 1)), dt=None)
+
+
+def test_random_manifolds_one_spike_per_channel_in_the_first_80_percent():
+    from spikerate.learn.tasks import random_manifolds
+    task = random_manifolds(T=50, n_in=6, batch=10, seed=2)
+    np.testing.assert_array_equal(task.x.sum(axis=1), 1.0)  # one spike per channel and sample
+    assert not task.x[:, int(0.8 * 50) + 1:].any()
+    labels = task.y[:, 0].argmax(axis=1)
+    assert np.all(task.y.argmax(axis=2) == labels[:, None])
+    # samples of one class near in theta have near spike times: the manifold is smooth
+    assert set(labels.tolist()) <= {0, 1}
+
+
+def test_rate_pattern_targets_and_input_rate():
+    from spikerate.learn.tasks import rate_pattern
+    task = rate_pattern(T=400, n_in=50, n_out=3, input_rate=50.0, peak=30.0, width=0.02, batch=4, dt=1e-3, seed=1)
+    rate = task.x.mean() / 1e-3
+    assert abs(rate - 50.0) < 4 * np.sqrt(50.0 * 1e-3 / task.x.size) / 1e-3
+    assert task.y.max() == pytest.approx(30.0, rel=1e-3)
+    peaks = task.y[0].argmax(axis=0) + 1
+    np.testing.assert_allclose(peaks * 1e-3, [0.1, 0.2, 0.3], atol=1e-3)
+    with pytest.raises(ValueError, match="at most one spike per step"):
+        rate_pattern(input_rate=2000.0, dt=1e-3)
