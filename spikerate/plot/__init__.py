@@ -167,9 +167,35 @@ def plot_training(ds, ax=None):
     return axes[0]
 
 
+def plot_ablation(ds, ax=None):
+    """Surrogate x method ablation: accuracy (or final loss) and the cosine with the exact
+    surrogate gradient, mean over seeds (bars) with each seed (points), grouped by surrogate."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    else:
+        axes = [ax, ax.twinx()]
+    surs, meths = ds.surrogate.values, ds.gradient.values
+    width = 0.8 / len(meths)
+    first = "accuracy" if "accuracy" in ds else "final_loss"
+    for a, var in zip(axes, (first, "cosine")):
+        for j, m in enumerate(meths):
+            vals = ds[var].sel(gradient=m).values  # (surrogate, seed)
+            xpos = np.arange(len(surs)) + (j - (len(meths) - 1) / 2) * width
+            a.bar(xpos, np.nanmean(vals, axis=1), width, label=m, color=f"C{j}", alpha=0.7)
+            for k in range(vals.shape[1]):
+                a.plot(xpos, vals[:, k], "k.", markersize=3)
+        a.set_xticks(np.arange(len(surs)))
+        a.set_xticklabels(surs, fontsize="small")
+        a.set_ylabel(ds[var].attrs.get("long_name", var))
+    axes[0].legend(fontsize="small")
+    axes[0].set_title(f"{ds.attrs.get('task', '')}: after {ds.attrs.get('epochs', '')} epochs", fontsize="medium")
+    return axes[0]
+
+
 PLOTTERS = {"spikerate.spikes/": {"": plot_raster}, "spikerate.transfer/": {"": plot_transfer},
             "spikerate.reduction/": {"": plot_reduction, "_error": plot_reduction_error},
-            "spikerate.training/": {"": plot_training}}
+            "spikerate.training/": {"": plot_training}, "spikerate.ablation/": {"": plot_ablation}}
 
 
 def plot_file(path, out_dir) -> list[Path]:
@@ -201,5 +227,5 @@ def plot_file(path, out_dir) -> list[Path]:
     return written
 
 
-__all__ = ["PLOTTERS", "plot_file", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_training",
+__all__ = ["PLOTTERS", "plot_ablation", "plot_file", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_training",
            "plot_transfer"]
