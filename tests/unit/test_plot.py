@@ -50,8 +50,7 @@ def test_reduction_plots():
 
 
 def test_plot_ablation_draws_every_method(tmp_path):
-    import matplotlib
-    matplotlib.use("Agg")
+    import numpy as np
     import xarray as xr
 
     from spikerate.plot import plot_ablation
