@@ -97,7 +97,10 @@ class EProp(SurrogateRTRL):
 
 @dataclass(frozen=True, kw_only=True)
 class DiagonalRTRL(SurrogateRTRL):
-    """Element-wise RTRL approximation: only the diagonal of the state Jacobian is kept."""
+    """Element-wise RTRL approximation (RFLO-like, Murray 2019, eLife): each weight's trace is its
+    presynaptic activity filtered through the postsynaptic neuron's synapse, membrane and readout
+    decays and gated by the surrogate -- the couplings between neurons, the autapse and the
+    derivative of the reset are dropped (e-prop keeps the last two)."""
     name: ClassVar[str] = "diagonal_rtrl"
     approximation: ClassVar[str] = "diagonal"
 
@@ -389,16 +392,28 @@ def _bptt_one(pb: Problem, x, y, grads, window: int | None):
 
 
 def _approximation_mask(model, approx):
-    """0/1 mask of the state Jacobian kept by an approximate forward method: ``"local"`` keeps
-    the couplings between the state variables of the same unit (e-prop's eligibility traces),
-    ``"diagonal"`` only each variable's own; None keeps everything (exact RTRL)."""
+    """0/1 mask of the state Jacobian kept by an approximate forward method: the couplings
+    between the state variables of the same unit (``"local"``: e-prop's eligibility traces;
+    ``"diagonal"`` uses the same mask on the Jacobian of :func:`_trace_model`); None keeps
+    everything (exact RTRL)."""
     if approx is None:
         return None
     n, ns = model.n, model.n_state
     unit = np.arange(ns) % n
-    if approx == "local":
-        return (unit[:, None] == unit[None, :]).astype(float)
-    return np.eye(ns)
+    return (unit[:, None] == unit[None, :]).astype(float)
+
+
+def _trace_model(model, approx):
+    """The model whose state Jacobian the approximation follows: for ``"diagonal"`` (element-wise
+    traces, RFLO-like) the neuron's own feedback is dropped too -- no derivative through its reset
+    and no autapse -- so each weight's trace is its presynaptic activity filtered by the neuron's
+    synapse, membrane and readout decays and gated by the surrogate."""
+    if approx != "diagonal":
+        return model
+    import dataclasses as _dc
+    w = np.array(model.w)
+    np.fill_diagonal(w, 0.0)
+    return _dc.replace(model, w=w, detach_reset=True)
 
 
 def _rtrl_one(pb: Problem, x, y, grads, approx=None):
@@ -417,10 +432,11 @@ def _rtrl_one(pb: Problem, x, y, grads, approx=None):
     if "r0" in pb.trainable:
         p["r0"] = np.eye(ns)
     mask = _approximation_mask(model, approx)
+    tracer = _trace_model(model, approx)
     for t in range(x.shape[0]):
         A, B = model.step_jacobians(S[t], x[t], pb.dt, pb.step)
         if mask is not None:
-            A = A * mask
+            A = tracer.step_jacobians(S[t], x[t], pb.dt, pb.step)[0] * mask
         for name in params:
             p[name] = _sens_update(model, p[name], name, A, getattr(B, name))
         if "r0" in p:
@@ -547,6 +563,8 @@ def _fast_applies(pb: Problem, method) -> bool:
     """Whether the compiled kernels cover this problem and method."""
     from ..models.rate import RateModel, _kernel_transfer
     model = pb.model
+    if model.kind_name == "spiking":
+        return _fast_spiking_applies(pb, method)
     return (type(model) is RateModel and model.noise is None and pb.step in STEPS
             and isinstance(method, (RTRL, BPTT, TruncatedBPTT)) and _kernel_transfer(model.g) is not None)
 
@@ -559,6 +577,8 @@ def _fast_forward(pb: Problem, *, keep_f: bool):
     from ..models.transfer import _WG, _XG
     from . import _kernels as LK
     model = pb.model
+    if model.kind_name == "spiking":
+        return _fast_spiking_forward(pb)
     code, gp = _kernel_transfer(model.g)
     B, T, n_in = pb.x.shape
     n = model.n
@@ -594,6 +614,8 @@ def _fast_loss_and_grad(pb: Problem, method):
     """:func:`loss_and_grad` by the compiled kernels (None: diverged, use the generic path)."""
     from . import _kernels as LK
     model = pb.model
+    if model.kind_name == "spiking":
+        return _fast_spiking_loss_and_grad(pb, method)
     train = pb.trainable
     fwd = _fast_forward(pb, keep_f="tau" in train)
     if fwd is None:
@@ -658,3 +680,124 @@ def gradient_agreement(approx: dict, exact: dict) -> dict:
         out[f"relative_error_{k}"] = float(np.linalg.norm(np.ravel(approx[k]) - np.ravel(exact[k]))) / ek \
             if ek > 0 else math.nan
     return out
+
+
+# ------------------------------------------------------------------------------- compiled fast path, spiking
+#
+# SpikingModel with a built-in surrogate (its int code), any reset, detach_reset, t_ref, tau_s (also
+# delta synapses) and tau_m, smooth or not; SurrogateBPTT, SurrogateRTRL, EProp and DiagonalRTRL: the
+# whole batch runs through the kernels of ``_spiking_kernels.py`` (module docstring there); the result
+# equals the generic path above to round-off.  A state that is not finite falls back to the generic path.
+
+
+def _fast_spiking_applies(pb: Problem, method) -> bool:
+    """Whether the compiled spiking kernels cover this problem and method."""
+    from . import surrogates as SG
+    from .spiking import SpikingModel
+    builtin = (SG.FastSigmoid, SG.Sigmoid, SG.Arctan, SG.Triangle, SG.Gaussian, SG.Exponential,
+               SG.StraightThrough)
+    return (type(pb.model) is SpikingModel and type(pb.model.surrogate) in builtin
+            and isinstance(method, (RTRL, BPTT)) and getattr(method, "approximation", None) in (None, "local",
+                                                                                                "diagonal"))
+
+
+def _fast_spiking_forward(pb: Problem):
+    """Forward pass and loss terms of the whole batch of a spiking problem: ``(loss summed over the
+    batch, dl/do (T, B, n_out), the errors e of the z rows (T, B, n), the rates z / tau_out
+    (T + 1, B, n; row 0 the initial state's), SPK, SG, AD (T, B, n), FR (T, B, n; uint8), the inputs
+    (T, B, n_in))``, or None if a state is not finite.  (Few big arrays: at T B n of several
+    million, fresh pages cost as much as the arithmetic.)"""
+    from . import _kernels as LK
+    from . import _spiking_kernels as SK
+    model = pb.model
+    B, T, n_in = pb.x.shape
+    n = model.n
+    beta, alpha, p, kappa, n_ref = model._constants(pb.dt)
+    xt = np.array(pb.x.transpose(1, 0, 2), order="C")
+    D = np.empty((T, B, n))
+    LK._dot_nt(xt.reshape(T * B, n_in), np.array(model.u), D.reshape(T * B, n))
+    Z = np.empty((T + 1, B, n))
+    SPK, SGd, AD = (np.empty((T, B, n)) for _ in range(3))
+    FR = np.empty((T, B, n), np.uint8)
+    sur = model.surrogate
+    ok = SK._spiking_forward(int(sur.code), sur.params(), bool(model.smooth), model.reset == "to",
+                             bool(model.detach_reset), int(n_ref), float(model.v_rest), float(model.v_th),
+                             float(model.v_reset), float(beta), float(alpha), float(p), float(kappa),
+                             model.tau_s == 0, np.array(model.w.T, order="C"), D, np.array(model.b),
+                             np.array(pb.r0, dtype=float), Z, SPK, SGd, AD, FR)
+    if not ok:
+        return None
+    np.divide(Z, model.tau_out, out=Z)
+    rates = Z[1:]
+    if pb.readout is None:
+        O = rates
+    else:
+        O = np.empty((T, B, pb.readout.shape[0]))
+        LK._dot_nt(rates.reshape(T * B, n), np.array(pb.readout), O.reshape(T * B, -1))
+    yt = np.array(pb.y.transpose(1, 0, 2), order="C")
+    DL = np.empty_like(O)
+    loss_code = LK.LOSS_MSE if pb.loss == "mse" else LK.LOSS_CROSS_ENTROPY
+    total = LK._loss_terms(O, yt, np.array(pb.alpha, dtype=float), loss_code, DL)
+    E = D  # (the input drive is used up: its memory takes the errors)
+    if pb.readout is None:
+        np.divide(DL, model.tau_out, out=E)
+    else:
+        LK._dot_nn(DL.reshape(T * B, -1), np.array(pb.readout), E.reshape(T * B, n))
+        np.divide(E, model.tau_out, out=E)
+    return total, DL, E, Z, SPK, SGd, AD, FR, xt
+
+
+def _fast_spiking_loss_and_grad(pb: Problem, method):
+    """:func:`loss_and_grad` of a spiking problem by the compiled kernels (None: not finite, use
+    the generic path)."""
+    from . import _kernels as LK
+    from . import _spiking_kernels as SK
+    model = pb.model
+    train = pb.trainable
+    fwd = _fast_spiking_forward(pb)
+    if fwd is None:
+        return None
+    total, DL, E, Z, SPK, SGd, AD, FR, xt = fwd
+    T, B, n = E.shape
+    n_in = xt.shape[2]
+    beta, alpha, p, kappa, _ = model._constants(pb.dt)
+    delta_syn = model.tau_s == 0
+    w = np.array(model.w)
+    grads = {}
+    if "readout" in train:
+        grads["readout"] = np.empty((DL.shape[2], n))
+        LK._dot_tn(DL.reshape(T * B, -1), Z[1:].reshape(T * B, n), grads["readout"])
+    if isinstance(method, RTRL):
+        mode = {None: SK.RTRL_EXACT, "local": SK.RTRL_LOCAL, "diagonal": SK.RTRL_DIAGONAL}[
+            getattr(method, "approximation", None)]
+        sizes = {"w": n * n, "u": n * n_in, "b": n, "r0": 3 * n}
+        offs = np.full(4, -1, dtype=np.int64)
+        n_cols = 0
+        for k, name in enumerate(("w", "u", "b", "r0")):
+            if name in train:
+                offs[k] = n_cols
+                n_cols += sizes[name]
+        per_seq = np.empty((B, n_cols))
+        SK._spiking_rtrl(w, float(p), float(alpha), float(kappa), delta_syn, mode, E, SPK, SGd, AD, FR, xt, offs,
+                         n_cols, per_seq, float(beta), model.reset == "to")
+        flat = per_seq.sum(axis=0)
+        for k, name in enumerate(("w", "u", "b")):
+            if offs[k] >= 0:
+                grads[name] = flat[offs[k]:offs[k] + sizes[name]].reshape(np.shape(getattr(model, name)))
+        if "r0" in train:
+            grads["r0"] = np.concatenate([flat[offs[3]:offs[3] + 3 * n], np.zeros(n)])
+    else:
+        lam = np.empty((B, 3 * n))
+        SK._spiking_bptt_backward(w, float(p), float(alpha), float(kappa), delta_syn, E, SGd, AD, FR, lam)
+        DEL, EPS = SGd, AD  # (overwritten in place: delta_t and eps_t)
+        if "w" in train:
+            grads["w"] = np.empty((n, n))
+            LK._dot_tn(DEL.reshape(T * B, n), SPK.reshape(T * B, n), grads["w"])
+        if "u" in train:
+            grads["u"] = np.empty((n, n_in))
+            LK._dot_tn(EPS.reshape(T * B, n), xt.reshape(T * B, n_in), grads["u"])
+        if "b" in train:
+            grads["b"] = EPS.reshape(T * B, n).sum(axis=0)
+        if "r0" in train:
+            grads["r0"] = np.concatenate([lam.sum(axis=0), np.zeros(n)])
+    return total / B, {k: grads[k] / B for k in train}
