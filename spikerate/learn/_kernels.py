@@ -353,3 +353,140 @@ def _dot_tn(a, b, out):
 def _dot_nt(a, b, out):
     """out = a @ b^T."""
     np.dot(a, b.T, out)
+
+
+# --- fixed points of rate models: Newton and the implicit gradient ------------------------------
+
+
+@njit(cache=True)
+def _rate_field_at(code, gp, xg, wg, w, c, inv_tau, r, z, gv, gd, work, f):
+    """z = W r + c, (gv, gd) = g(z), g'(z), f = (g(z) - r) / tau; returns max |tau f|."""
+    n = r.shape[0]
+    np.dot(w, r, z)
+    for i in range(n):
+        z[i] += c[i]
+    _g_value_derivative(code, gp, xg, wg, z, gv, gd, work)
+    worst = 0.0
+    for i in range(n):
+        d = gv[i] - r[i]
+        f[i] = d * inv_tau[i]
+        if abs(d) > worst:
+            worst = abs(d)
+    return worst
+
+
+@njit(cache=True)
+def _rate_fixed_points(code, gp, xg, wg, w, C, inv_tau, R0, tol, max_iter, R, D, ok, iters):
+    """Damped Newton (backtracking on ||tau F||) for the fixed points r = g(W r + c) of a rate
+    model, one per row of ``C`` (B, n) = U x + b, from ``R0`` (B, n); the results in ``R``, the
+    derivatives g'(z*) in ``D``, convergence in ``ok`` (B,) and the iterations in ``iters``.  The
+    stopping rule is that of :func:`spikerate.models.dynamics._newton`: max |tau F| <= tol
+    max(1, max |r|).  Converged iff ``ok``; the caller falls back to its own solver otherwise."""
+    B, n = C.shape
+    z = np.empty(n)
+    gv = np.empty(n)
+    gd = np.empty(n)
+    f = np.empty(n)
+    work = np.empty(n, np.uint64)
+    J = np.empty((n, n))
+    rn = np.empty(n)
+    fn = np.empty(n)
+    for b in range(B):
+        r = R[b]
+        for i in range(n):
+            r[i] = R0[b, i]
+        c = C[b]
+        worst = _rate_field_at(code, gp, xg, wg, w, c, inv_tau, r, z, gv, gd, work, f)
+        norm = 0.0
+        for i in range(n):
+            norm += (f[i] / inv_tau[i]) ** 2
+        norm = math.sqrt(norm)
+        ok[b] = False
+        it = 0
+        while it < max_iter:
+            big = 1.0
+            for i in range(n):
+                if abs(r[i]) > big:
+                    big = abs(r[i])
+            if worst <= tol * big:
+                ok[b] = True
+                break
+            # J of tau F: D W - I
+            for i in range(n):
+                for k in range(n):
+                    J[i, k] = gd[i] * w[i, k]
+                J[i, i] -= 1.0
+            rhs = np.empty(n)
+            for i in range(n):
+                rhs[i] = -f[i] / inv_tau[i]
+            step = np.linalg.solve(J, rhs)
+            finite = True
+            for i in range(n):
+                if not math.isfinite(step[i]):
+                    finite = False
+            if not finite:
+                break
+            alpha = 1.0
+            accepted = False
+            while alpha >= 1e-10:
+                for i in range(n):
+                    rn[i] = r[i] + alpha * step[i]
+                worst_n = _rate_field_at(code, gp, xg, wg, w, c, inv_tau, rn, z, gv, gd, work, fn)
+                nn = 0.0
+                for i in range(n):
+                    nn += (fn[i] / inv_tau[i]) ** 2
+                nn = math.sqrt(nn)
+                if math.isfinite(nn) and nn <= (1.0 - 1e-4 * alpha) * norm:
+                    accepted = True
+                    break
+                alpha *= 0.5
+            it += 1
+            if not accepted:
+                break
+            for i in range(n):
+                r[i] = rn[i]
+                f[i] = fn[i]
+            worst, norm = worst_n, nn
+        if not ok[b]:  # the last accepted iterate may satisfy the rule
+            big = 1.0
+            for i in range(n):
+                if abs(r[i]) > big:
+                    big = abs(r[i])
+            worst = _rate_field_at(code, gp, xg, wg, w, c, inv_tau, r, z, gv, gd, work, f)
+            ok[b] = worst <= tol * big
+        _rate_field_at(code, gp, xg, wg, w, c, inv_tau, r, z, gv, gd, work, f)
+        for i in range(n):
+            D[b, i] = gd[i]
+        iters[b] = it
+
+
+@njit(cache=True)
+def _rate_implicit_adjoint(w, inv_tau, D, E, V):
+    """v_b solving J^T v = -e_b with J = diag(1/tau) (D_b W - I), for every row b (one LU each)."""
+    B, n = D.shape
+    J = np.empty((n, n))
+    for b in range(B):
+        for i in range(n):
+            for k in range(n):
+                J[k, i] = inv_tau[i] * D[b, i] * w[i, k]  # transposed
+            J[i, i] -= inv_tau[i]
+        rhs = np.empty(n)
+        for i in range(n):
+            rhs[i] = -E[b, i]
+        v = np.linalg.solve(J, rhs)
+        for i in range(n):
+            V[b, i] = v[i]
+
+
+@njit(cache=True)
+def _rate_stability_matrix(w, d, out):
+    """out = I - (D W + W^T D) / 2 for D = diag(d): positive definite iff the logarithmic norm of
+    D W - I is negative, which makes every fixed point of tau dr/dt = -r + g(W r + c) with these
+    slopes d stable for any positive time constants (V = r^T diag(tau) r decreases)."""
+    n = w.shape[0]
+    for i in range(n):
+        for k in range(i, n):
+            v = -0.5 * (d[i] * w[i, k] + d[k] * w[k, i])
+            out[i, k] = v
+            out[k, i] = v
+        out[i, i] += 1.0

@@ -196,13 +196,42 @@ def test_bad_input():
 def test_stability_check_certifies_by_the_logarithmic_norm_and_falls_back_to_eigenvalues():
     from spikerate.learn.fixed_point import _stable
     rng = np.random.default_rng(11)
-    n = 200  # above the size where every eigenvalue is computed directly
+    n = 200
     J = -np.eye(n) + 0.3 * rng.normal(0, 1 / np.sqrt(n), (n, n))
-    ok, bound = _stable(J)
-    assert ok and bound == pytest.approx(np.linalg.eigvalsh(0.5 * (J + J.T))[-1], rel=1e-3)
+    ok, top = _stable(J)
+    assert ok and np.isnan(top)  # certified by the logarithmic norm, no eigenvalues computed
+    assert np.linalg.eigvalsh(0.5 * (J + J.T))[-1] < 0
     # stable but not certified by the logarithmic norm: a strongly non-normal J
     K = -np.eye(n) + np.diag(np.full(n - 1, 5.0), 1)
     ok, top = _stable(K)
     assert ok and top == pytest.approx(-1.0)
     ok, top = _stable(-K.T + 2.5 * np.eye(n))  # eigenvalues 1 + 2.5 ... unstable
     assert not ok and top > 0
+
+
+@pytest.mark.parametrize("g", ["tanh", "sigmoid", "softplus"])
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_compiled_implicit_direct_equals_the_generic_path(g, loss, monkeypatch):
+    from spikerate.learn import fixed_point as FP
+    rng = np.random.default_rng(12)
+    n = 7
+    model = RateModel(w=rng.normal(0, 0.5 / np.sqrt(n), (n, n)), u=rng.normal(0, 1, (n, 3)), b=rng.normal(0, 0.3, n),
+                      tau=rng.uniform(0.01, 0.03, n), g=g, trainable=("w", "u", "b", "tau"))
+    x = rng.normal(0, 1, (4, 3))
+    y = np.eye(2)[[0, 1, 1, 0]] if loss == "cross_entropy" else rng.normal(0, 0.5, (4, 2))
+    kw = dict(method=ImplicitDirect(tol=1e-13), readout=rng.normal(0, 1, (2, n)), loss=loss,
+              trainable=("w", "u", "b", "tau", "readout"))
+    calls = []
+    original = FP._implicit_direct_fast
+    monkeypatch.setattr(FP, "_implicit_direct_fast", lambda *a: calls.append(1) or original(*a))
+    l1, g1 = value_and_grad(model, x, y, **kw)
+    assert calls  # the compiled path ran
+    monkeypatch.setattr(FP, "_implicit_direct_fast", lambda *a: None)
+    l2, g2 = value_and_grad(model, x, y, **kw)
+    assert l1 == pytest.approx(l2, rel=1e-12)
+    for k in g2:
+        scale = max(np.max(np.abs(g2[k])), 1e-300)
+        if k == "tau":  # zero up to the solver tolerance on both paths
+            assert np.max(np.abs(g1[k] - g2[k])) <= 1e-9 * np.max(np.abs(g2["b"]))
+        else:
+            assert np.max(np.abs(g1[k] - g2[k])) <= 1e-10 * scale, k
