@@ -65,7 +65,6 @@ def main(argv=None):
     args = parse_args(argv)
     json_out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
-    import numpy as np
     import snntorch
     import snntorch as snn
     import torch
