@@ -174,19 +174,22 @@ def _rate_forward(code, gp, xg, wg, wt, ut, bias, X, h, inv_tau, R, G, F, keep_f
                 for i in range(n):
                     zb[i] += xk * uk[i]
         _g_value_derivative(code, gp, xg, wg, Z.ravel(), V, D, work)
-        finite = True
+        check = 0.0  # NaN or inf in any state reaches the sum: one test per step, the loop vectorises
         for b in range(B):
+            Rtb = Rt[b]
+            Rnb = Rn[b]
+            Gtb = Gt[b]
             for i in range(n):
                 k = b * n + i
-                f = (V[k] - Rt[b, i]) * inv_tau[i]
-                r = Rt[b, i] + h[i] * f
-                Rn[b, i] = r
-                Gt[b, i] = D[k]
-                if keep_f:
-                    F[t, b, i] = f
-                if not math.isfinite(r):
-                    finite = False
-        if not finite:
+                f = (V[k] - Rtb[i]) * inv_tau[i]
+                r = Rtb[i] + h[i] * f
+                Rnb[i] = r
+                Gtb[i] = D[k]
+                check += 0.0 * r
+            if keep_f:
+                for i in range(n):
+                    F[t, b, i] = (V[b * n + i] - Rtb[i]) * inv_tau[i]
+        if not math.isfinite(check):
             return False
     return True
 
@@ -194,19 +197,21 @@ def _rate_forward(code, gp, xg, wg, wt, ut, bias, X, h, inv_tau, R, G, F, keep_f
 @njit(cache=True)
 def _loss_terms(O, Y, alpha, loss, DL):
     """Loss summed over the B sequences and ``DL = dl/do`` (T, B, m) of outputs ``O`` (T, B, m)
-    against targets ``Y`` (T, B, m); per-step weights ``alpha`` (T,), ``loss`` a LOSS_* code.
-    Each sequence's loss is already divided by T (not by B)."""
+    against targets ``Y`` (B, T, m) (the caller's layout: no transposed copy); per-step weights
+    ``alpha`` (T,), ``loss`` a LOSS_* code.  Each sequence's loss is already divided by T (not by
+    B).  Time-major sweep (the layout of ``O``), one accumulator per sequence."""
     T, B, m = O.shape
-    total = 0.0
-    for b in range(B):
-        seq = 0.0
-        for t in range(T):
-            a = alpha[t] / T
+    seq = np.zeros(B)
+    for t in range(T):
+        a = alpha[t] / T
+        for b in range(B):
             if loss == LOSS_MSE:
+                acc = 0.0
                 for k in range(m):
-                    d = O[t, b, k] - Y[t, b, k]
-                    seq += a * d * d
+                    d = O[t, b, k] - Y[b, t, k]
+                    acc += a * d * d
                     DL[t, b, k] = a * d
+                seq[b] += acc
             else:
                 mx = O[t, b, 0]
                 for k in range(1, m):
@@ -215,11 +220,15 @@ def _loss_terms(O, Y, alpha, loss, DL):
                 for k in range(m):
                     s += math.exp(O[t, b, k] - mx)
                 ls = math.log(s)
+                acc = 0.0
                 for k in range(m):
                     logp = (O[t, b, k] - mx) - ls
-                    seq -= a * Y[t, b, k] * logp
-                    DL[t, b, k] = a * (math.exp(logp) - Y[t, b, k])
-        total += 0.5 * seq if loss == LOSS_MSE else seq
+                    acc -= a * Y[b, t, k] * logp
+                    DL[t, b, k] = a * (math.exp(logp) - Y[b, t, k])
+                seq[b] += acc
+    total = 0.0
+    for b in range(B):
+        total += 0.5 * seq[b] if loss == LOSS_MSE else seq[b]
     return total
 
 

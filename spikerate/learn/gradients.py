@@ -582,32 +582,57 @@ def _fast_forward(pb: Problem, *, keep_f: bool):
     code, gp = _kernel_transfer(model.g)
     B, T, n_in = pb.x.shape
     n = model.n
-    xt = np.array(pb.x.transpose(1, 0, 2), order="C")  # (writable copies: one kernel signature)
+    xt = _workspace("xt", (T, B, n_in))  # (writable C arrays: one kernel signature)
+    np.copyto(xt, pb.x.transpose(1, 0, 2))
     h, _ = model._step_size(pb.dt, pb.step)
-    R = np.empty((T + 1, B, n))
+    R = _workspace("R", (T + 1, B, n))
     R[0] = pb.r0
-    G = np.empty((T, B, n))
-    F = np.empty((T, B, n)) if keep_f else np.empty((0, 0, 0))
+    G = _workspace("G", (T, B, n))
+    F = _workspace("F", (T, B, n)) if keep_f else np.empty((0, 0, 0))
     ok = LK._rate_forward(code, gp, _XG, _WG, np.array(model.w.T, order="C"), np.array(model.u.T, order="C"),
                           np.array(model.b), xt, h, model._inv_tau_rows(), R, G, F, keep_f)
     if not ok:
         return None
     rates = R[1:]
-    if pb.readout is None:
-        O = rates
-    else:
-        O = np.empty((T, B, pb.readout.shape[0]))
-        LK._dot_nt(rates.reshape(T * B, n), np.array(pb.readout), O.reshape(T * B, -1))
-    yt = np.array(pb.y.transpose(1, 0, 2), order="C")
-    DL = np.empty_like(O)
-    loss_code = LK.LOSS_MSE if pb.loss == "mse" else LK.LOSS_CROSS_ENTROPY
-    total = LK._loss_terms(O, yt, np.array(pb.alpha, dtype=float), loss_code, DL)
+    total, DL = _fast_loss(pb, rates)
     if pb.readout is None:
         E = DL
     else:
-        E = np.empty((T, B, n))
+        E = _workspace("E", (T, B, n))
         LK._dot_nn(DL.reshape(T * B, -1), np.array(pb.readout), E.reshape(T * B, n))
     return total, DL, E, R, G, F, xt
+
+
+def _fast_loss(pb: Problem, rates: np.ndarray):
+    """Outputs ``o = R rates`` (rates (T, B, n), time-major), the loss summed over the batch and
+    ``dl/do`` (T, B, n_out), for both compiled paths."""
+    from . import _kernels as LK
+    T, B, n = rates.shape
+    if pb.readout is None:
+        O = rates
+    else:
+        O = _workspace("O", (T, B, pb.readout.shape[0]))
+        LK._dot_nt(rates.reshape(T * B, n), np.array(pb.readout), O.reshape(T * B, -1))
+    DL = _workspace("DL", O.shape)
+    loss_code = LK.LOSS_MSE if pb.loss == "mse" else LK.LOSS_CROSS_ENTROPY
+    return LK._loss_terms(O, pb.y, np.array(pb.alpha, dtype=float), loss_code, DL), DL
+
+
+_WORKSPACES = __import__("threading").local()
+
+
+def _workspace(name: str, shape: tuple) -> np.ndarray:
+    """A float64 scratch array of ``shape`` for the compiled paths, kept per thread and reused
+    by the next call of the same shape: the intermediates of a BPTT pass are several MB, and
+    fresh pages cost as much as the arithmetic at moderate n (first-touch page faults).  Never
+    returned to the caller: gradients are computed into new arrays."""
+    cache = getattr(_WORKSPACES, "arrays", None)
+    if cache is None:
+        cache = _WORKSPACES.arrays = {}
+    a = cache.get(name)
+    if a is None or a.shape != shape:
+        a = cache[name] = np.empty(shape)
+    return a
 
 
 def _fast_loss_and_grad(pb: Problem, method):
@@ -729,15 +754,7 @@ def _fast_spiking_forward(pb: Problem):
         return None
     np.divide(Z, model.tau_out, out=Z)
     rates = Z[1:]
-    if pb.readout is None:
-        O = rates
-    else:
-        O = np.empty((T, B, pb.readout.shape[0]))
-        LK._dot_nt(rates.reshape(T * B, n), np.array(pb.readout), O.reshape(T * B, -1))
-    yt = np.array(pb.y.transpose(1, 0, 2), order="C")
-    DL = np.empty_like(O)
-    loss_code = LK.LOSS_MSE if pb.loss == "mse" else LK.LOSS_CROSS_ENTROPY
-    total = LK._loss_terms(O, yt, np.array(pb.alpha, dtype=float), loss_code, DL)
+    total, DL = _fast_loss(pb, rates)
     E = D  # (the input drive is used up: its memory takes the errors)
     if pb.readout is None:
         np.divide(DL, model.tau_out, out=E)

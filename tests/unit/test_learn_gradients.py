@@ -73,12 +73,15 @@ def test_rtrl_equals_bptt_equals_finite_differences(kind, n, step):
         assert rel(g2[name], fd[name]) < 1e-6, name
 
 
-def test_rtrl_equals_bptt_at_n32_scalar_tau():
-    model, x, y, kw = problem("rate", 32, "euler", seed=5, T=8, batch=1, per_unit_tau=False)
+@pytest.mark.parametrize("kind,step", [("rate", "euler"), ("current", "exp_euler"), ("two_variable", "euler")])
+def test_rtrl_equals_bptt_equals_finite_differences_at_n32(kind, step):
+    model, x, y, kw = problem(kind, 32, step, seed=5, T=5, batch=1, per_unit_tau=(kind != "rate"))
     _, g1 = value_and_grad(model, x, y, method=RTRL(), **kw)
     _, g2 = value_and_grad(model, x, y, method=BPTT(), **kw)
+    fd = fd_grads(prepare(model, x, y, **kw))
     for name in all_names(model):
         assert rel(g1[name], g2[name]) < 1e-10, name
+        assert rel(g2[name], fd[name]) < 1e-6, name
 
 
 @settings(max_examples=15, deadline=None)
