@@ -575,8 +575,9 @@ def make_training_dataset(*, loss: np.ndarray, grad_norm: np.ndarray, params: di
 
 
 SCHEMAS["spikerate.ablation/1"] = SchemaSpec(
-    variables={"final_loss": ("surrogate", "gradient", "seed"), "cosine": ("surrogate", "gradient", "seed"),
-               "time_per_epoch": ("surrogate", "gradient", "seed")},
-    coords={"surrogate": ("surrogate",), "gradient": ("gradient",), "seed": ("seed",)},
-    attrs=COMMON_ATTRS + ("task", "epochs", "exact"),
+    variables={"final_loss": ("task", "surrogate", "gradient", "seed"),
+               "cosine": ("task", "surrogate", "gradient", "seed"),
+               "time_per_epoch": ("task", "surrogate", "gradient", "seed")},
+    coords={"task": ("task",), "surrogate": ("surrogate",), "gradient": ("gradient",), "seed": ("seed",)},
+    attrs=COMMON_ATTRS + ("tasks", "epochs", "exact"),
 )

@@ -305,3 +305,23 @@ def _spiking_rtrl(w, p, alpha, kappa, delta_syn, mode, E, SPK, SG, AD, FR, X, of
                 if ei != 0.0:
                     for j in range(n_cols):
                         gb[j] += ei * Pz[i, j]
+
+
+@njit(cache=True)
+def _spike_weight_gradient(delta, spk, out):
+    """``out = delta^T spk`` for 0/1 spikes (R rows; ``out`` (n, n)) as a sum over the spikes
+    only: ``out[:, k] += delta[r]`` for every spike ``spk[r, k] = 1`` -- a few % of the dense
+    product's work at cortical rates.  Accumulated transposed (contiguous rows), then copied."""
+    R, n = delta.shape
+    acc = np.zeros((n, n))
+    for r in range(R):
+        d = delta[r]
+        s = spk[r]
+        for k in range(n):
+            if s[k] != 0.0:
+                a = acc[k]
+                for i in range(n):
+                    a[i] += d[i]
+    for i in range(n):
+        for k in range(n):
+            out[i, k] = acc[k, i]

@@ -49,21 +49,45 @@ def build_spiking_model(spec: dict, n_in: int, seed: int, surrogate) -> SpikingM
                         surrogate=surrogate, **spec)
 
 
-def surrogate_ablation(*, model: dict, task: dict, methods=("surrogate_bptt", "surrogate_rtrl", "eprop"),
+def surrogate_ablation(*, model: dict, tasks, methods=("surrogate_bptt", "surrogate_rtrl", "eprop"),
                        surrogates=("fast_sigmoid", "sigmoid", "arctan"), seeds=(0, 1), epochs: int = 20,
-                       optimizer=None, loss: str = "mse", weights_from: float = 0.0, exact: str = "surrogate_bptt",
+                       optimizer=None, loss: str = "auto", weights_from: float = 0.0, exact: str = "surrogate_bptt",
                        progress: bool | None = None) -> xr.Dataset:
-    """Train a spiking network on ``task`` for every surrogate x method x seed (module docstring).
+    """Train a spiking network on each task for every surrogate x method x seed (module docstring).
 
-    ``weights_from``: the loss counts the steps from this fraction of the trial on (0: all; 0.8:
-    the last 20 %, for classification at the end of the trial).  ``exact``: the method the
-    others' gradients are compared with (default exact surrogate BPTT).  The readout is a random
-    (n_out, n) matrix, trained with the network.  Returns a Dataset (schema
-    ``spikerate.ablation/1``) with dims ``surrogate``, ``gradient`` (the method), ``seed`` (and
-    ``epoch``).
+    ``tasks``: a task table (``name`` and the generator's arguments) or a list of them; a table
+    may also set its own ``loss`` and ``weights_from``.  ``loss``: ``"auto"`` (cross-entropy for
+    classification tasks, mse otherwise), ``"mse"`` or ``"cross_entropy"``.  ``weights_from``:
+    the loss counts the steps from this fraction of the trial on (0: all; 0.8: the last 20 %, for
+    classification at the end of the trial).  ``exact``: the method the others' gradients are
+    compared with (default exact surrogate BPTT).  The readout is a random (n_out, n) matrix,
+    trained with the network.  Returns a Dataset (schema ``spikerate.ablation/1``) with dims
+    ``task``, ``surrogate``, ``gradient`` (the method), ``seed`` (and ``epoch``); ``accuracy`` is
+    NaN for tasks that are not classifications.
     """
-    if not isinstance(task, dict) or "name" not in task:
-        raise ValueError(f"`task` must be a table with a `name` and its arguments; got {describe(task)}.")
+    specs = [tasks] if isinstance(tasks, dict) else list(tasks) if isinstance(tasks, (list, tuple)) else None
+    if not specs or not all(isinstance(t, dict) and "name" in t for t in specs):
+        raise ValueError(f"`tasks` must be a task table with a `name` (and the generator's arguments) or a "
+                         f"non-empty list of them; got {describe(tasks)}.")
+    parts = []
+    for spec in specs:
+        spec = dict(spec)
+        t_loss = spec.pop("loss", loss)
+        t_from = spec.pop("weights_from", weights_from)
+        parts.append(_ablation_one_task(model, spec, methods, surrogates, seeds, epochs, optimizer, t_loss, t_from,
+                                        exact, progress))
+    out = xr.concat(parts, dim="task", coords="minimal", compat="override", combine_attrs="drop_conflicts")
+    out = out.assign_coords(task=variable(np.array([p.attrs["task"] for p in parts]), ("task",), units="1",
+                                          long_name="task"))
+    out.attrs.update(base_attrs(ABLATION, tasks=json.dumps([p.attrs["task"] for p in parts]),
+                                task_params=json.dumps([json.loads(p.attrs["task_params"]) for p in parts]),
+                                losses=json.dumps([p.attrs["loss_kind"] for p in parts]),
+                                weights_from=json.dumps([float(p.attrs["weights_from"]) for p in parts])))
+    return out
+
+
+def _ablation_one_task(model, task, methods, surrogates, seeds, epochs, optimizer, loss, weights_from, exact,
+                       progress) -> xr.Dataset:
     tk = get_task(dict(task))
     if tk.static:
         raise ValueError(f"`task` {tk.name!r} is static; a spiking network is trained on sequences.")
@@ -79,6 +103,8 @@ def surrogate_ablation(*, model: dict, task: dict, methods=("surrogate_bptt", "s
     seeds = [check_int("seeds", s, minimum=0) for s in seeds]
     opt = optimizer or {"name": "adam", "lr": 0.01}
     classify = bool(np.all((tk.y == 0) | (tk.y == 1)) and np.all(tk.y.sum(axis=-1) == 1) and tk.n_out > 1)
+    if loss == "auto":
+        loss = "cross_entropy" if classify else "mse"
     shape = (len(surs), len(meths), len(seeds))
     final, acc, cos, rel, per_epoch = (np.full(shape, np.nan) for _ in range(5))
     curves = np.full(shape + (epochs,), np.nan)
@@ -122,9 +148,8 @@ def surrogate_ablation(*, model: dict, task: dict, methods=("surrogate_bptt", "s
             "cosine": variable(cos, dims, units="1", long_name="cosine with the exact surrogate gradient"),
             "relative_error": variable(rel, dims, units="1", long_name="relative error of the gradient"),
             "time_per_epoch": variable(per_epoch, dims, units="s", long_name="time per training epoch"),
-            "loss": variable(curves, dims + ("epoch",), units="1", long_name="loss before each update")}
-    if classify:
-        data["accuracy"] = variable(acc, dims, units="1", long_name="classification accuracy after training")
+            "loss": variable(curves, dims + ("epoch",), units="1", long_name="loss before each update"),
+            "accuracy": variable(acc, dims, units="1", long_name="classification accuracy after training")}
     attrs = dict(task=tk.name, task_params=json.dumps(tk.params), model=json.dumps(model), epochs=epochs,
                  optimizer=json.dumps(opt if isinstance(opt, dict) else opt.to_dict()), loss_kind=loss,
                  weights_from=weights_from, exact=exact_m.name)

@@ -809,7 +809,11 @@ def _fast_spiking_loss_and_grad(pb: Problem, method):
         DEL, EPS = SGd, AD  # (overwritten in place: delta_t and eps_t)
         if "w" in train:
             grads["w"] = np.empty((n, n))
-            LK._dot_tn(DEL.reshape(T * B, n), SPK.reshape(T * B, n), grads["w"])
+            spikes = SPK.reshape(T * B, n)
+            if not model.smooth and float(spikes.mean()) < 0.125:  # 0/1 spikes, sparse: sum over them
+                SK._spike_weight_gradient(DEL.reshape(T * B, n), spikes, grads["w"])
+            else:
+                LK._dot_tn(DEL.reshape(T * B, n), spikes, grads["w"])
         if "u" in train:
             grads["u"] = np.empty((n, n_in))
             LK._dot_tn(EPS.reshape(T * B, n), xt.reshape(T * B, n_in), grads["u"])

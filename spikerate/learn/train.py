@@ -21,7 +21,8 @@ from .._validation import check_int, check_real, describe
 from ..errors import TrainingError
 from ..io.schema import make_training_dataset
 from .fixed_point import fixed_point_value_and_grad, prepare_fixed_point
-from .gradients import (EXTRA, RTRL, BPTT, Problem, _forward, _output, _sens_update, _state_error, get_method,
+from .gradients import (EXTRA, RTRL, BPTT, Problem, _approximation_mask, _forward, _output, _sens_update,
+                        _state_error, _trace_model, get_method,
                         is_fixed_point, loss_and_grad, prepare, with_method_model)
 from .optim import SGD, Optimizer, get_optimizer, global_norm
 
@@ -30,7 +31,7 @@ def _finite(loss, grads) -> bool:
     return math.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads.values())
 
 
-def _online_epoch(pb: Problem, opt: Optimizer, state: dict):
+def _online_epoch(pb: Problem, opt: Optimizer, state: dict, approx=None):
     """One pass over the sequences (in lockstep over the batch) with an update after every step.
     Returns (problem after the pass, summed loss, summed gradient, optimizer state)."""
     B, T = pb.x.shape[0], pb.T
@@ -50,6 +51,9 @@ def _online_epoch(pb: Problem, opt: Optimizer, state: dict):
         for b in range(B):
             s, x, y = S[b], pb.x[b, t], pb.y[b, t]
             A, Bj = model.step_jacobians(s, x, pb.dt, pb.step)
+            if approx is not None:  # e-prop / element-wise traces, online as offline
+                A = _trace_model(model, approx).step_jacobians(s, x, pb.dt, pb.step)[0] * \
+                    _approximation_mask(model, approx)
             with np.errstate(over="ignore", invalid="ignore"):
                 s_next = model.step(s, x, pb.dt, pb.step)
             if not np.all(np.isfinite(s_next)):
@@ -186,7 +190,8 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
         for epoch in range(epochs):
             before = pb.values()
             if online:
-                new_pb, loss_e, grads, new_state = _online_epoch(pb, opt, state)
+                new_pb, loss_e, grads, new_state = _online_epoch(pb, opt, state,
+                                                                 getattr(method, "approximation", None))
                 if new_pb is None:
                     _raise(epoch, loss_e, grads, history, before)
                 after = new_pb.values()

@@ -168,29 +168,34 @@ def plot_training(ds, ax=None):
 
 
 def plot_ablation(ds, ax=None):
-    """Surrogate x method ablation: accuracy (or final loss) and the cosine with the exact
-    surrogate gradient, mean over seeds (bars) with each seed (points), grouped by surrogate."""
+    """Surrogate x method ablation: per task (rows), the accuracy (classification) or final
+    loss, and the cosine with the exact surrogate gradient; mean over seeds (bars) with each
+    seed (points), grouped by surrogate.  Returns the first axes."""
     import matplotlib.pyplot as plt
+    tasks = ds.task.values if "task" in ds.dims else [None]
     if ax is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+        fig, axes = plt.subplots(len(tasks), 2, figsize=(11, 3.4 * len(tasks)), squeeze=False)
     else:
-        axes = [ax, ax.twinx()]
+        axes = np.array([[ax, ax.twinx()]])
     surs, meths = ds.surrogate.values, ds.gradient.values
     width = 0.8 / len(meths)
-    first = "accuracy" if "accuracy" in ds else "final_loss"
-    for a, var in zip(axes, (first, "cosine")):
-        for j, m in enumerate(meths):
-            vals = ds[var].sel(gradient=m).values  # (surrogate, seed)
-            xpos = np.arange(len(surs)) + (j - (len(meths) - 1) / 2) * width
-            a.bar(xpos, np.nanmean(vals, axis=1), width, label=m, color=f"C{j}", alpha=0.7)
-            for k in range(vals.shape[1]):
-                a.plot(xpos, vals[:, k], "k.", markersize=3)
-        a.set_xticks(np.arange(len(surs)))
-        a.set_xticklabels(surs, fontsize="small")
-        a.set_ylabel(ds[var].attrs.get("long_name", var))
-    axes[0].legend(fontsize="small")
-    axes[0].set_title(f"{ds.attrs.get('task', '')}: after {ds.attrs.get('epochs', '')} epochs", fontsize="medium")
-    return axes[0]
+    for row, task in enumerate(tasks):
+        sub = ds if task is None else ds.sel(task=task)
+        has_acc = "accuracy" in sub and np.isfinite(sub["accuracy"].values).any()
+        for a, var in zip(axes[row], ("accuracy" if has_acc else "final_loss", "cosine")):
+            for j, m in enumerate(meths):
+                vals = sub[var].sel(gradient=m).values  # (surrogate, seed)
+                xpos = np.arange(len(surs)) + (j - (len(meths) - 1) / 2) * width
+                a.bar(xpos, np.nanmean(vals, axis=1), width, label=m, color=f"C{j}", alpha=0.7)
+                for k in range(vals.shape[1]):
+                    a.plot(xpos, vals[:, k], "k.", markersize=3)
+            a.set_xticks(np.arange(len(surs)))
+            a.set_xticklabels(surs, fontsize="small")
+            a.set_ylabel(sub[var].attrs.get("long_name", var), fontsize="small")
+        axes[row][0].set_title(f"{task or ds.attrs.get('task', '')}: after {ds.attrs.get('epochs', '')} epochs",
+                               fontsize="medium")
+    axes[0][0].legend(fontsize="small")
+    return axes[0][0]
 
 
 PLOTTERS = {"spikerate.spikes/": {"": plot_raster}, "spikerate.transfer/": {"": plot_transfer},

@@ -143,3 +143,14 @@ def test_bad_input():
         SpikingModel(w=np.zeros((2, 2)), smooth=True, t_ref=1e-3)
     with pytest.raises(ValueError, match="tau_m.*inf.*delta synapses"):
         SpikingModel(w=np.zeros((2, 2)), tau_m=np.inf, tau_s=5e-3)
+
+
+def test_online_training_and_determinism():
+    from spikerate.learn import SGD, fit
+    m, x, y, common = problem(np.random.default_rng(6), smooth=False, tau_s=5e-3, T=20)
+    sur = Sigmoid(scale=5.0)
+    runs = [fit(m, x, y, method=method, optimizer=SGD(lr=1e-5), epochs=3, online=True, progress=False, **common)
+            for method in (SurrogateRTRL(surrogate=sur), SurrogateRTRL(surrogate=sur), EProp(surrogate=sur))]
+    np.testing.assert_array_equal(runs[0].loss.values, runs[1].loss.values)  # same seed, same result
+    assert np.all(np.isfinite(runs[2].loss.values)) and runs[0].loss.values[-1] < runs[0].loss.values[0]
+    assert not np.array_equal(runs[0].update_w.values, runs[2].update_w.values)  # e-prop's own traces online

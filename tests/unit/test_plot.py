@@ -54,10 +54,10 @@ def test_plot_ablation_draws_every_method(tmp_path):
     import xarray as xr
 
     from spikerate.plot import plot_ablation
-    dims = ("surrogate", "gradient", "seed")
+    dims = ("task", "surrogate", "gradient", "seed")
     rng = np.random.default_rng(0)
-    ds = xr.Dataset({v: (dims, rng.random((2, 3, 2))) for v in ("accuracy", "cosine", "final_loss")},
-                    coords={"surrogate": ["a", "b"], "gradient": ["x", "y", "z"], "seed": [0, 1]},
-                    attrs={"task": "t", "epochs": 1})
+    ds = xr.Dataset({v: (dims, rng.random((2, 2, 3, 2))) for v in ("accuracy", "cosine", "final_loss")},
+                    coords={"task": ["t1", "t2"], "surrogate": ["a", "b"], "gradient": ["x", "y", "z"],
+                            "seed": [0, 1]}, attrs={"epochs": 1})
     ax = plot_ablation(ds)
     assert len(ax.patches) == 6 and [t.get_text() for t in ax.get_legend().get_texts()] == ["x", "y", "z"]
