@@ -154,7 +154,24 @@ def plot_training(ds, ax=None):
     a.set_xlabel("epoch")
     a.set_ylabel("loss (before the update)")
     a.legend(fontsize="small")
-    if len(axes) > 1:
+    if len(axes) > 1 and "sample" in ds.dims:  # a static task: the samples, by predicted class
+        b = axes[1]
+        x, y, o = ds["x"].values, ds["y"].values, ds["output_after"].values
+        if x.shape[1] >= 2 and y.shape[1] > 1:
+            pred, label = o.argmax(axis=1), y.argmax(axis=1)
+            b.scatter(x[:, 0], x[:, 1], c=[f"C{k}" for k in pred], s=12)
+            wrong = pred != label
+            b.scatter(x[wrong, 0], x[wrong, 1], facecolors="none", edgecolors="k", s=40, label="misclassified")
+            b.set_xlabel("input 0")
+            b.set_ylabel("input 1")
+            b.set_title(f"after training: accuracy {1 - wrong.mean():.2f}", fontsize="medium")
+            if wrong.any():
+                b.legend(fontsize="small")
+        else:
+            b.plot(y.ravel(), o.ravel(), ".", markersize=3)
+            b.set_xlabel("target")
+            b.set_ylabel("output at the fixed point")
+    elif len(axes) > 1:
         b = axes[1]
         t = ds.step.values
         for k in range(ds.sizes["output"]):

@@ -136,6 +136,9 @@ def test_every_bundled_scenario_runs(name, tmp_cwd, capsys):
     assert rc == 0, err
     tree = load(f"{name}_small.nc")
     assert tree.attrs["scenario"] == name
+    from spikerate.plot import plot_file
+    figures = plot_file(f"{name}_small.nc", ".")  # every stage with a plot draws without error
+    assert all(f.stat().st_size > 0 for f in figures)
     if simulated:
         assert out.startswith(f"{name}: 200 neurons")
         sp = tree["spikes"]
