@@ -621,7 +621,7 @@ def _fast_loss(pb: Problem, rates: np.ndarray):
 _WORKSPACES = __import__("threading").local()
 
 
-def _workspace(name: str, shape: tuple) -> np.ndarray:
+def _workspace(name: str, shape: tuple, dtype=np.float64) -> np.ndarray:
     """A float64 scratch array of ``shape`` for the compiled paths, kept per thread and reused
     by the next call of the same shape: the intermediates of a BPTT pass are several MB, and
     fresh pages cost as much as the arithmetic at moderate n (first-touch page faults).  Never
@@ -630,8 +630,8 @@ def _workspace(name: str, shape: tuple) -> np.ndarray:
     if cache is None:
         cache = _WORKSPACES.arrays = {}
     a = cache.get(name)
-    if a is None or a.shape != shape:
-        a = cache[name] = np.empty(shape)
+    if a is None or a.shape != shape or a.dtype != dtype:
+        a = cache[name] = np.empty(shape, dtype)
     return a
 
 
@@ -738,12 +738,13 @@ def _fast_spiking_forward(pb: Problem):
     B, T, n_in = pb.x.shape
     n = model.n
     beta, alpha, p, kappa, n_ref = model._constants(pb.dt)
-    xt = np.array(pb.x.transpose(1, 0, 2), order="C")
-    D = np.empty((T, B, n))
+    xt = _workspace("xt", (T, B, n_in))
+    np.copyto(xt, pb.x.transpose(1, 0, 2))
+    D = _workspace("D", (T, B, n))
     LK._dot_nt(xt.reshape(T * B, n_in), np.array(model.u), D.reshape(T * B, n))
-    Z = np.empty((T + 1, B, n))
-    SPK, SGd, AD = (np.empty((T, B, n)) for _ in range(3))
-    FR = np.empty((T, B, n), np.uint8)
+    Z = _workspace("Z", (T + 1, B, n))
+    SPK, SGd, AD = (_workspace(k, (T, B, n)) for k in ("SPK", "SG", "AD"))
+    FR = _workspace("FR", (T, B, n), np.uint8)
     sur = model.surrogate
     ok = SK._spiking_forward(int(sur.code), sur.params(), bool(model.smooth), model.reset == "to",
                              bool(model.detach_reset), int(n_ref), float(model.v_rest), float(model.v_th),
