@@ -40,7 +40,9 @@ from .sim import Network, brunel_network, cuba_network, simulate
 
 BUILDERS = {"cuba": cuba_network, "brunel": brunel_network}
 SIMULATE_KEYS = ("t_stop", "dt", "method", "dtype", "trials", "seed", "record", "record_every")
-SECTIONS = ("description", "network", "simulate", "rates", "transfer", "reduction", "training", "ablation")
+SECTIONS = ("description", "network", "simulate", "rates", "transfer", "reduction", "training", "ablation", "sweep")
+#: keys of the [sweep] table: the default grid of `spikerate sweep NAME` and its retries
+SWEEP_KEYS = ("grid", "retries")
 DEFAULT = "reduction"
 
 
@@ -133,6 +135,8 @@ def section_keys(section: str, cfg: dict) -> list[str]:
         return _builder_keys(cfg.get("network", {}).get("builder", "cuba"))
     if section == "simulate":
         return list(SIMULATE_KEYS)
+    if section == "sweep":
+        return list(SWEEP_KEYS)
     return _keyword_params(_stage_functions()[section], exclude=("spikes", "network", "progress"))
 
 
@@ -156,6 +160,11 @@ def check_scenario(sc: Scenario) -> None:
         if builder not in valid:
             raise ScenarioError(f"`network.builder` must be one of {valid}; got {builder!r}."
                                 + (suggest(builder, valid) if isinstance(builder, str) else ""))
+    if "sweep" in cfg:
+        grid = cfg["sweep"].get("grid", {})
+        if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+            raise ScenarioError("`sweep.grid` must be a table of scenario key -> non-empty list of values, e.g. "
+                                "grid = { \"simulate.seed\" = [0, 1, 2] }.")
     for section in SECTIONS[1:]:
         if section not in cfg:
             continue

@@ -14,6 +14,7 @@ exits with status 2, writing nothing; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a scenario value, e.g. --set network.n_neurons=1000 (repeatable)")
     r.add_argument("--quiet", "-q", action="store_true", help="no summary and no progress bar")
     r.add_argument("--plot", action="store_true", help="also write a PNG per stage next to the output file")
+    sw = sub.add_parser("sweep", help="run a scenario over a grid of values on dask and merge the results")
+    sw.add_argument("scenario", help="bundled scenario name or a .toml file")
+    sw.add_argument("--grid", "-g", action="append", default=[], metavar="KEY=V1,V2,...",
+                    help="a swept key and its values (or start:stop for integers), e.g. --grid simulate.seed=0:20 "
+                         "(repeatable: the grid is the product)")
+    sw.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="a fixed override for every point (repeatable)")
+    sw.add_argument("--scheduler", default=None,
+                    help="dask scheduler address (tcp://host:port); default: a local cluster, one process per core; "
+                         "'sync' runs the points here one by one")
+    sw.add_argument("--out", "-o", default=None, help="merged result (default: NAME_sweep.nc); points go to OUT.points/")
+    sw.add_argument("--resume", action="store_true", help="keep the points already in OUT.points/ and run the rest")
+    sw.add_argument("--retries", type=int, default=1, help="retries of a failing point (default 1)")
     sub.add_parser("list", help="list the bundled scenarios")
     s = sub.add_parser("show", help="summarise a result file")
     s.add_argument("file")
@@ -53,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "list":
             return _list()
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "plot":
             return _plot(args.file, args.out_dir)
         return _show(args.file)
@@ -95,6 +111,27 @@ def _run(args) -> int:
     if args.plot:
         _plot(out, out.parent if str(out.parent) else ".", quiet=args.quiet)
     return 0
+
+
+def _sweep(args) -> int:
+    from ..scenario import load_scenario
+    from ..sweep import parse_grid, sweep
+    sc = load_scenario(args.scenario)
+    table = sc.config.get("sweep", {})
+    if not args.grid and not table.get("grid"):
+        raise ValueError("`spikerate sweep` needs at least one --grid KEY=V1,V2,... (e.g. --grid simulate.seed=0:4) "
+                         "or a scenario with a [sweep] grid.")
+    grid = parse_grid(args.grid) if args.grid else dict(table["grid"])
+    out = Path(args.out) if args.out else Path(f"{sc.name}_sweep.nc")
+    t0 = time.perf_counter()
+    tree = sweep(sc, grid, out=out, client=args.scheduler, retries=args.retries, resume=args.resume,
+                 sets=args.sets)
+    root = tree.to_dataset()
+    n, failed = int(root.attrs["n_points"]), int(root.attrs["n_failed"])
+    print(f"{sc.name}: {n} points, {failed} failed, wall time {time.perf_counter() - t0:.1f} s -> {out}")
+    for idx in zip(*np.nonzero(root["status"].values != "ok")):
+        print(f"  failed {dict(zip(root['status'].dims, idx))}: {root['error'].values[idx]}")
+    return 0 if failed == 0 else 1
 
 
 def _plot(file, out_dir, *, quiet: bool = False) -> int:
@@ -165,6 +202,13 @@ def _show(file: str) -> int:
         dims = ", ".join(f"{k}={v}" for k, v in ds.sizes.items())
         if dims:
             print(f"  dims: {dims}")
+        if "sweep_dims" in ds.attrs:  # a stage merged over a sweep grid: per-point summaries would mislead
+            print(f"  swept over {', '.join(json.loads(ds.attrs['sweep_dims']))} (select a point with "
+                  f"xarray .sel to summarise it)")
+            continue
+        if schema.startswith("spikerate.sweep/"):
+            st = ds["status"].values
+            print(f"  {st.size} points, {int((st != 'ok').sum())} failed")
         if schema.startswith("spikerate.spikes/"):
             print("  " + summary_line(ds))
             pops = ds["population"].values

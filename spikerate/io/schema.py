@@ -137,12 +137,15 @@ def validate_dataset(ds: xr.Dataset, *, where: str = "Dataset") -> xr.Dataset:
         raise SchemaError(f"{where} has schema {name!r}, which this spikerate version does not know.{hint}")
     spec = SCHEMAS[name]
     missing = []
+    # a stage merged by spikerate.sweep carries the grid as leading dims, named in `sweep_dims`
+    lead = tuple(json.loads(ds.attrs["sweep_dims"])) if "sweep_dims" in ds.attrs else ()
     for var in spec.variables:
         allowed = spec.layouts(var)
         want = " or ".join(map(str, allowed))
+        dims = ds[var].dims[len(lead):] if var in ds.data_vars and ds[var].dims[:len(lead)] == lead else None
         if var not in ds.data_vars:
             missing.append(f"variable `{var}`{want}")
-        elif ds[var].dims not in allowed:
+        elif dims not in allowed:
             missing.append(f"variable `{var}` with dims {want} (has {ds[var].dims})")
     for c, dims in spec.coords.items():
         if c not in ds.coords:
@@ -580,4 +583,9 @@ SCHEMAS["spikerate.ablation/1"] = SchemaSpec(
                "time_per_epoch": ("task", "surrogate", "gradient", "seed")},
     coords={"task": ("task",), "surrogate": ("surrogate",), "gradient": ("gradient",), "seed": ("seed",)},
     attrs=COMMON_ATTRS + ("tasks", "epochs", "exact"),
+)
+
+
+SCHEMAS["spikerate.sweep/1"] = SchemaSpec(
+    variables={}, coords={}, attrs=COMMON_ATTRS + ("scenario", "grid", "n_points", "n_failed"),
 )

@@ -1,0 +1,298 @@
+"""Parameter sweeps of a scenario on dask: :func:`sweep` and ``spikerate sweep``.
+
+Every point of the grid (the Cartesian product of the values given per scenario key, e.g.
+``{"network.n_neurons": [1000, 2000], "simulate.seed": range(20)}``) runs the scenario with
+those values set (exactly as ``spikerate run NAME --set key=value ...``) as one dask task.  Each
+finished point is written at once to its own file in a directory next to the output
+(``<out>.points/point-00012.nc``, atomically), so a killed sweep loses nothing: ``resume=True``
+skips the points whose file is there.  A task that raises is retried ``retries`` times, then
+recorded as failed with its error; the other points are never lost.  At the end the points are
+merged: every stage's Dataset gets the grid keys as new leading dimensions (coordinates named
+after the keys, ``network.n_neurons`` -> ``network__n_neurons``), in one DataTree with the
+``status`` and ``error`` of every point at the root.
+
+Scheduler: ``client=None`` starts a local dask cluster sized to the machine (one process per
+core, one thread each, numba's threads pinned to 1 in the workers so that the processes share
+the cores instead of oversubscribing them); a ``distributed.Client`` or a scheduler address
+(``tcp://host:port``) runs the same tasks on a cluster.  Compiled kernels come from numba's
+on-disk cache, so workers do not recompile per task.  ``client="sync"`` runs the points one by
+one in this process (tests, debugging).
+
+Stages whose dims differ between points (a spike table's ``spike`` dimension) are padded with
+NaN (and -1 for integer variables) to the longest point.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ._validation import check_int, describe
+from .errors import ScenarioError
+from .io import load, save
+from .io.schema import base_attrs
+from .scenario import Scenario, apply_overrides, load_scenario, parse_value, run_scenario
+
+SWEEP = "spikerate.sweep/1"
+
+
+def parse_grid(items: list[str]) -> dict[str, list]:
+    """``["network.g=4,5,6", "simulate.seed=0:20"]`` -> ``{"network.g": [4, 5, 6], "simulate.seed":
+    [0, ..., 19]}`` (``a:b`` is an integer range, values are TOML literals)."""
+    grid = {}
+    for item in items:
+        if "=" not in item:
+            raise ScenarioError(f"`--grid {item}` must have the form key=v1,v2,... or key=start:stop.")
+        key, text = item.split("=", 1)
+        text = text.strip()
+        if ":" in text and all(p.strip().lstrip("-").isdigit() for p in text.split(":")):
+            a, b = (int(p) for p in text.split(":"))
+            values = list(range(a, b))
+        else:
+            values = [parse_value(v.strip()) for v in text.split(",") if v.strip()]
+        if not values:
+            raise ScenarioError(f"`--grid {item}` has no values.")
+        grid[key.strip()] = values
+    return grid
+
+
+def _check_grid(sc: Scenario, grid) -> dict[str, list]:
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError(f"`grid` must be a non-empty dict scenario key -> list of values; got {describe(grid)}.")
+    out = {}
+    for key, values in grid.items():
+        values = list(values)
+        if not values:
+            raise ValueError(f"`grid[{key!r}]` has no values.")
+        if len(set(map(repr, values))) != len(values):
+            raise ValueError(f"`grid[{key!r}]` repeats a value: {values}.")
+        apply_overrides(sc, [f"{key}={_toml(values[0])}"])  # the key must exist (clear error otherwise)
+        out[key] = values
+    return out
+
+
+def _toml(v) -> str:
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    return repr(v.item() if hasattr(v, "item") else v)
+
+
+def _run_point(scenario_source: dict, sets: list[str], path: str) -> dict:
+    """One grid point (runs in a worker): run and write ``path`` atomically; never raises."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    t0 = time.perf_counter()
+    try:
+        sc = Scenario(name=scenario_source["name"], config=scenario_source["config"],
+                      source=scenario_source.get("source"))
+        tree = run_scenario(apply_overrides(sc, sets), progress=False)
+        save(tree, path)
+        return {"status": "ok", "error": "", "wall_time": time.perf_counter() - t0}
+    except Exception as exc:  # noqa: BLE001 - recorded per point, the sweep goes on
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(limit=5), "wall_time": time.perf_counter() - t0}
+
+
+def _raise_for_retry(scenario_source, sets, path):
+    """Task body for dask: raise on failure so that dask's ``retries`` apply."""
+    result = _run_point(scenario_source, sets, path)
+    if result["status"] != "ok":
+        raise RuntimeError(result["error"])
+    return result
+
+
+def _client(client):
+    if client is None:
+        from distributed import Client, LocalCluster
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None, env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                                                            "OPENBLAS_NUM_THREADS": "1"})
+        return Client(cluster), True
+    if isinstance(client, str):
+        from distributed import Client
+        return Client(client), True
+    return client, False
+
+
+def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, client=None, retries: int = 1,
+          resume: bool = False, sets: list[str] | None = None) -> xr.DataTree:
+    """Run ``scenario`` at every point of ``grid`` on dask and merge the results (module docstring).
+
+    Parameters
+    ----------
+    scenario : str or Scenario
+        Bundled name, a .toml path, or a loaded scenario.
+    grid : dict
+        Scenario key (``section.key``) -> list of values.
+    out : path
+        The merged result (NetCDF); the points go to ``<out>.points/``.
+    client : None, "sync", str or distributed.Client
+        Local cluster (default), run here one by one, a scheduler address, or a client.
+    retries : int
+        Attempts after the first for a failing point (dask).
+    resume : bool
+        Keep the points already written in ``<out>.points/`` and run only the others.
+    sets : list of str, optional
+        Fixed ``key=value`` overrides for every point.
+
+    Returns
+    -------
+    xarray.DataTree
+        Each stage's group with the grid keys as leading dims; the root has ``status`` and
+        ``error`` per point and the grid as attributes.  Also written to ``out``.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if sets:
+        sc = apply_overrides(sc, sets)
+    grid = _check_grid(sc, grid)
+    retries = check_int("retries", retries, minimum=0)
+    out = Path(out)
+    points_dir = out.with_name(out.name + ".points")
+    points_dir.mkdir(parents=True, exist_ok=True)
+    keys = list(grid)
+    combos = list(itertools.product(*(grid[k] for k in keys)))
+    paths = [points_dir / f"point-{i:05d}.nc" for i in range(len(combos))]
+    manifest = points_dir / "grid.json"
+    spec = json.dumps({"scenario": sc.name, "grid": {k: [_toml(v) for v in vs] for k, vs in grid.items()},
+                       "sets": list(sets or []), "config": sc.config}, sort_keys=True, default=str)
+    if manifest.exists() and resume and manifest.read_text() != spec:
+        raise ValueError(f"`resume`: {points_dir} holds the points of a different sweep (scenario, grid or "
+                         f"settings changed); use another `out` or resume=False.")
+    tmp = manifest.with_suffix(".json.tmp")
+    tmp.write_text(spec)
+    tmp.replace(manifest)
+    todo = [i for i, p in enumerate(paths) if not (resume and p.exists())]
+    if not resume:
+        for p in paths:
+            p.unlink(missing_ok=True)
+    source = {"name": sc.name, "config": sc.config, "source": str(sc.source) if sc.source else None}
+    point_sets = [[f"{k}={_toml(v)}" for k, v in zip(keys, combo)] for combo in combos]
+    results = {i: {"status": "ok", "error": "", "wall_time": 0.0} for i in range(len(combos)) if i not in todo}
+    if todo:
+        if client == "sync":
+            for i in todo:
+                results[i] = _run_point(source, point_sets[i], str(paths[i]))
+        else:
+            cl, owned = _client(client)
+            try:
+                futures = {i: cl.submit(_raise_for_retry, source, point_sets[i], str(paths[i]), retries=retries,
+                                        pure=False, key=f"spikerate-point-{i}-{time.time_ns()}") for i in todo}
+                for i, fut in futures.items():
+                    try:
+                        results[i] = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a failed point is recorded, not fatal
+                        results[i] = {"status": "failed", "error": str(exc), "wall_time": math_nan()}
+            finally:
+                if owned:
+                    cluster = getattr(cl, "cluster", None)
+                    cl.close()
+                    if cluster is not None:
+                        cluster.close()
+    tree = merge_points(paths, keys, combos, results, name=sc.name)
+    tree.attrs["description"] = sc.description
+    save(tree, out)
+    return tree
+
+
+def math_nan() -> float:
+    return float("nan")
+
+
+def _coord_value(v):
+    """A grid value as a coordinate label: scalars as they are, lists and tables as their TOML."""
+    return v if np.isscalar(v) else _toml(v)
+
+
+def _coord_name(key: str) -> str:
+    return key.replace(".", "__")
+
+
+def merge_points(paths, keys, combos, results, *, name: str) -> xr.DataTree:
+    """Stack the points' DataTrees along the grid keys (missing or failed points: NaN)."""
+    combos = [tuple(_coord_value(v) for v in c) for c in combos]
+    shape = tuple(len(dict.fromkeys(c[k] for c in combos)) for k in range(len(keys)))
+    values = [list(dict.fromkeys(c[k] for c in combos)) for k in range(len(keys))]
+    trees = [load(p) if results[i]["status"] == "ok" else None for i, p in enumerate(paths)]
+    groups = sorted({g for t in trees if t is not None for g in t.children})
+    dims = [_coord_name(k) for k in keys]
+    coords = {d: (d, np.asarray(v)) for d, v in zip(dims, values)}
+    out = {}
+    for g in groups:
+        parts = [t[g].to_dataset() if t is not None and g in t.children else None for t in trees]
+        template = next(p for p in parts if p is not None)
+        present = [p for p in parts if p is not None]
+        # a dimension coordinate whose labels change from point to point (e.g. the tau_s values of
+        # a swept reduction) is stacked by position: it becomes a variable with the grid dims
+        varying = [d for d in template.dims if d in template.coords and any(
+            p.sizes.get(d) != template.sizes[d] or not np.array_equal(p[d].values, template[d].values)
+            for p in present)]
+        if varying:
+            parts = [None if p is None else p.drop_indexes(varying).reset_coords(varying) for p in parts]
+            template = next(p for p in parts if p is not None)
+        sizes = {d: max(p.sizes.get(d, 0) for p in parts if p is not None) for d in template.dims}
+        filled = [_pad(p if p is not None else _empty_like(template), sizes) for p in parts]
+        stacked = xr.concat(filled, dim="point", coords="minimal", compat="override", join="outer",
+                            combine_attrs="drop_conflicts")
+        index = {d: ("point", np.asarray([c[k] for c in combos])) for k, d in enumerate(dims)}
+        stacked = stacked.assign_coords(index)
+        if len(dims) == 1:
+            stacked = stacked.swap_dims({"point": dims[0]})
+        else:
+            stacked = stacked.set_index(point=dims).unstack("point")
+        stacked = stacked.transpose(*dims, ...)
+        stacked.attrs.update(template.attrs)
+        stacked.attrs["sweep_dims"] = json.dumps(dims)
+        for v in list(stacked.data_vars) + list(stacked.coords):  # every variable keeps (or gets) units
+            stacked[v].attrs.setdefault("units", "1")
+        out[f"/{g}"] = stacked
+    status = np.array([results[i]["status"] for i in range(len(combos))]).reshape(shape)
+    error = np.array([results[i]["error"] for i in range(len(combos))]).reshape(shape)
+    wall = np.array([results[i].get("wall_time", np.nan) for i in range(len(combos))], float).reshape(shape)
+    root = xr.Dataset({"status": (dims, status), "error": (dims, error), "wall_time": (dims, wall)}, coords=coords,
+                      attrs=base_attrs(SWEEP, scenario=name, grid=json.dumps({k: [str(v) for v in vs]
+                                                                               for k, vs in zip(keys, values)}),
+                                       n_points=len(combos), n_failed=int(np.sum(status != "ok"))))
+    root["wall_time"].attrs.update(units="s", long_name="wall time of the point")
+    for v in ("status", "error"):
+        root[v].attrs.update(units="1", long_name=f"{v} of the point")
+    for d in dims:
+        root[d].attrs.update(units="1", long_name=f"swept scenario key {d.replace('__', '.')}")
+    return xr.DataTree.from_dict({"/": root, **out})
+
+
+def _empty_like(ds: xr.Dataset) -> xr.Dataset:
+    return xr.Dataset({k: (v.dims, np.full(v.shape, np.nan if v.dtype.kind == "f" else -1, dtype=v.dtype
+                                           if v.dtype.kind in "fiu" else float)) for k, v in ds.data_vars.items()},
+                      coords=ds.coords, attrs=ds.attrs)
+
+
+def _pad(ds: xr.Dataset, sizes: dict) -> xr.Dataset:
+    pad = {d: (0, sizes[d] - ds.sizes.get(d, 0)) for d in sizes if ds.sizes.get(d, 0) < sizes[d]}
+    if not pad:
+        return ds
+    out = {}
+    for k, v in ds.data_vars.items():
+        widths = {d: pad[d] for d in v.dims if d in pad}
+        if not widths:
+            out[k] = v
+        elif v.dtype.kind == "f":
+            out[k] = v.pad(widths, constant_values=np.nan)
+        elif v.dtype.kind in "iu":
+            out[k] = v.pad(widths, constant_values=-1)
+        else:
+            out[k] = v.pad(widths)
+    res = xr.Dataset(out, attrs=ds.attrs)
+    for c, v in ds.coords.items():
+        if not any(d in pad for d in v.dims):
+            res = res.assign_coords({c: v})
+    return res

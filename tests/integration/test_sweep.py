@@ -1,0 +1,83 @@
+"""Sweeps: every grid point equals the same scenario run by itself; failures are recorded, not
+fatal; a resumed sweep runs only what is missing; a 2-worker local dask cluster gives the same."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spikerate import load
+from spikerate.scenario import apply_overrides, load_scenario, run_scenario
+from spikerate.sweep import parse_grid, sweep
+
+SMALL = ["network.n_neurons=200", "simulate.t_stop=0.05"]
+
+
+def test_points_equal_single_runs(tmp_path):
+    grid = {"simulate.seed": [1, 2], "network.p": [0.02, 0.05]}
+    tree = sweep("cuba", grid, out=tmp_path / "s.nc", client="sync", sets=SMALL)
+    sp = tree["spikes"].to_dataset()
+    assert sp["spike_time"].dims[:2] == ("simulate__seed", "network__p")
+    assert (tree.to_dataset()["status"].values == "ok").all()
+    for seed in (1, 2):
+        for p in (0.02, 0.05):
+            ref = run_scenario(apply_overrides(load_scenario("cuba"), SMALL + [f"simulate.seed={seed}",
+                                                                                f"network.p={p}"]))["spikes"]
+            got = sp.sel(simulate__seed=seed, network__p=p)
+            n = ref.sizes["spike"]
+            np.testing.assert_array_equal(got["spike_time"].values[:n], ref["spike_time"].values)
+            np.testing.assert_array_equal(got["spike_neuron"].values[:n], ref["spike_neuron"].values)
+            assert np.all(np.isnan(got["spike_time"].values[n:]))  # padding of shorter tables
+    assert load(tmp_path / "s.nc")["spikes"].sizes["simulate__seed"] == 2
+
+
+def test_failures_are_recorded_and_resume_runs_only_the_rest(tmp_path):
+    grid = {"network.n_neurons": [200, -5]}  # the second point fails (negative size)
+    tree = sweep("cuba", grid, out=tmp_path / "f.nc", client="sync", sets=["simulate.t_stop=0.05"])
+    root = tree.to_dataset()
+    assert list(root["status"].values) == ["ok", "failed"]
+    assert "n_neurons" in str(root["error"].values[1])
+    assert root.attrs["n_failed"] == 1
+    point0 = tmp_path / "f.nc.points" / "point-00000.nc"
+    stamp = point0.stat().st_mtime_ns
+    tree2 = sweep("cuba", grid, out=tmp_path / "f.nc", client="sync", sets=["simulate.t_stop=0.05"], resume=True)
+    assert point0.stat().st_mtime_ns == stamp  # kept, not rerun
+    assert list(tree2.to_dataset()["status"].values) == ["ok", "failed"]
+    with pytest.raises(ValueError, match="different sweep"):
+        sweep("cuba", {"network.n_neurons": [300]}, out=tmp_path / "f.nc", client="sync", resume=True)
+
+
+def test_local_dask_cluster_gives_the_same_result(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    grid = {"simulate.seed": [3, 4]}
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        tree = sweep("cuba", grid, out=tmp_path / "d.nc", client=client, sets=SMALL)
+    ref = sweep("cuba", grid, out=tmp_path / "r.nc", client="sync", sets=SMALL)
+    a, b = tree["spikes"].to_dataset(), ref["spikes"].to_dataset()
+    np.testing.assert_array_equal(a["spike_time"].values, b["spike_time"].values)
+
+
+def test_grid_parsing_and_bad_keys(tmp_path):
+    assert parse_grid(["simulate.seed=0:3", "network.g=4.5,5"]) == {"simulate.seed": [0, 1, 2], "network.g": [4.5, 5]}
+    from spikerate.errors import ScenarioError
+    with pytest.raises(ScenarioError, match="unknown key `simulate.sed`"):
+        sweep("cuba", {"simulate.sed": [1]}, out=tmp_path / "x.nc", client="sync")
+    with pytest.raises(ValueError, match="repeats a value"):
+        sweep("cuba", {"simulate.seed": [1, 1]}, out=tmp_path / "x.nc", client="sync")
+
+
+def test_cli_sweep_with_the_scenario_grid(tmp_path, capsys, monkeypatch):
+    """`spikerate sweep NAME` uses the scenario's [sweep] grid (list-valued keys become labels)."""
+    from spikerate.cli import main
+    monkeypatch.chdir(tmp_path)
+    rc = main(["sweep", "sweep_reduction", "--scheduler", "sync", "--set", "network.n_neurons=200",
+               "--set", "reduction.t_stop=0.1", "--grid", "reduction.tau_s=[0.002],[0.01]", "--grid",
+               "reduction.seed=0:2"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "4 points, 0 failed" in out
+    tree = load(tmp_path / "sweep_reduction_sweep.nc")
+    red = tree["reduction"].to_dataset()
+    assert list(red["reduction__tau_s"].values) == ["[0.002]", "[0.01]"]
+    assert red["rmse"].dims[:2] == ("reduction__tau_s", "reduction__seed")
+    assert np.all(np.isfinite(red["rmse"].values))
