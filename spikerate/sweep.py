@@ -89,8 +89,8 @@ def _toml(v) -> str:
 
 
 def _run_point(scenario_source: dict, sets: list[str], path: str) -> dict:
-    """One grid point (runs in a worker): run and write ``path`` atomically; never raises."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    """One grid point (runs in a worker, or here with client="sync"): run and write ``path``
+    atomically; never raises.  (The thread settings of a worker come from the cluster's env.)"""
     t0 = time.perf_counter()
     try:
         sc = Scenario(name=scenario_source["name"], config=scenario_source["config"],
