@@ -126,8 +126,9 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
     xarray.Dataset
         Schema ``spikerate.training/1``: ``loss(epoch)``, ``grad_norm(epoch)``, each trainable
         parameter per epoch (before its update), ``update_<name>(epoch, ...)`` and
-        ``<name>_final``; attrs ``method``, ``optimizer``, ``stopped`` (``"completed"`` or
-        ``"early_stopping"``).  :func:`trained` gives the trained model.
+        ``<name>_final``; attrs ``method``, ``optimizer``, ``stopped`` (``"completed"``,
+        ``"early_stopping"`` or, after Ctrl-C, ``"interrupted"`` with ``interrupted = 1``: the
+        epochs finished so far).  :func:`trained` gives the trained model.
 
     Raises
     ------
@@ -181,9 +182,10 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
             stopped=stopped, dt=getattr(pb, "dt", None), step=getattr(pb, "step", "fixed_point"), loss_kind=pb.loss,
             online=int(bool(online)), window=getattr(method, "window", None), beta=getattr(method, "beta", None),
             batch=pb.x.shape[0], T=getattr(pb, "T", None))
-        return make_training_dataset(loss=np.array(losses), grad_norm=np.array(norms),
-                                     params={k: np.array(v) for k, v in params.items()},
-                                     updates={k: np.array(v) for k, v in updates.items()}, final=final_values,
+        m = min([len(losses), len(norms)] + [len(v) for v in params.values()] + [len(v) for v in updates.values()])
+        return make_training_dataset(loss=np.array(losses[:m]), grad_norm=np.array(norms[:m]),
+                                     params={k: np.array(v[:m]) for k, v in params.items()},
+                                     updates={k: np.array(v[:m]) for k, v in updates.items()}, final=final_values,
                                      **attrs)
 
     try:
@@ -218,10 +220,15 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
                     if since_best >= patience:
                         stopped = "early_stopping"
                         break
+    except KeyboardInterrupt:  # Ctrl-C: the epochs finished so far are the result
+        stopped = "interrupted"
     finally:
         if bar is not None:
             bar.close()
-    return history(pb.values())
+    result = history(pb.values())
+    if stopped == "interrupted":
+        result.attrs["interrupted"] = 1
+    return result
 
 
 def _raise(epoch, loss_e, grads, history, last_values):

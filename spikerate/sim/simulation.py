@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -555,8 +556,10 @@ def simulate(network: Network, *, t_stop: float, dt: float = 1e-4, method: str =
 
     bar = _progress_bar(progress, spec.n_steps * spec.trials)
 
+    stop = threading.Event()  # Ctrl-C: every trial stops after its current chunk, the finished part is kept
+
     def run_trial(k):
-        return _run_trial(built.net, states[k], rngs[k], spec, cap0, rec_idx, recs[k], bar)
+        return _run_trial(built.net, states[k], rngs[k], spec, cap0, rec_idx, recs[k], bar, stop)
 
     t0 = time.perf_counter()
     try:
@@ -564,11 +567,19 @@ def simulate(network: Network, *, t_stop: float, dt: float = 1e-4, method: str =
             results = [run_trial(k) for k in range(spec.trials)]
         else:
             with ThreadPoolExecutor(max_workers=min(n_threads, spec.trials)) as ex:
-                results = list(ex.map(run_trial, range(spec.trials)))
+                futures = [ex.submit(run_trial, k) for k in range(spec.trials)]
+                try:
+                    results = [f.result() for f in futures]
+                except KeyboardInterrupt:
+                    stop.set()
+                    results = [f.result() for f in futures]
     finally:
         if bar is not None:
             bar.close()
     run_time = time.perf_counter() - t0
+    reached = min(r[2] for r in results)  # the steps every trial completed
+    if reached < spec.n_steps:  # interrupted: keep the common finished part of every trial
+        results = [(st[st <= reached], ne[st <= reached], reached) for st, ne, _ in results]
 
     counts = [r[0].size for r in results]
     total = int(sum(counts))
@@ -576,7 +587,7 @@ def simulate(network: Network, *, t_stop: float, dt: float = 1e-4, method: str =
     spike_neuron = np.empty(total, np.int32)
     spike_trial = np.empty(total, np.int32)
     pos = 0
-    for k, (steps, neurons) in enumerate(results):
+    for k, (steps, neurons, _) in enumerate(results):
         m = steps.size
         np.multiply(steps, spec.dt, out=spike_time[pos:pos + m])
         spike_neuron[pos:pos + m] = neurons
@@ -585,37 +596,44 @@ def simulate(network: Network, *, t_stop: float, dt: float = 1e-4, method: str =
     del results
     state = None
     if rec_idx.size:
-        state = {"time": np.arange(n_rows) * spec.record_every * spec.dt, "recorded_neuron": rec_idx,
-                 "u": np.stack([r[0] for r in recs]), "I": np.stack([r[1] for r in recs]),
+        n_keep = min(n_rows, reached // spec.record_every + 1)  # (fewer rows after a Ctrl-C)
+        state = {"time": np.arange(n_keep) * spec.record_every * spec.dt, "recorded_neuron": rec_idx,
+                 "u": np.stack([r[0][:n_keep] for r in recs]), "I": np.stack([r[1][:n_keep] for r in recs]),
                  "channel": built.current_channels}
     return make_spikes_dataset(
         spike_time=spike_time, spike_neuron=spike_neuron, spike_trial=spike_trial,
         population=network.population_labels(), n_trials=spec.trials, state=state,
-        seed=seed, dt=spec.dt, duration=spec.n_steps * spec.dt, method=spec.method,
+        seed=seed, dt=spec.dt, duration=reached * spec.dt, method=spec.method,
+        interrupted=1 if reached < spec.n_steps else None,
         dtype=np.dtype(spec.dtype).name, n_neurons=n, n_synapses=built.n_synapses,
         record_every=spec.record_every if rec_idx.size else None,
         kernel_path="two-step" if built.net.fast and not rec_idx.size else "one-step",
         compile_time=compile_time, build_time=build_time, run_time=run_time, params=network.to_dict())
 
 
-def _run_trial(net, st, rng, spec: _RunSpec, cap0, rec_idx, rec, bar):
+def _run_trial(net, st, rng, spec: _RunSpec, cap0, rec_idx, rec, bar, stop):
+    """Run one trial in chunks; returns (spike steps, neurons, steps done).  Ctrl-C (here, or
+    ``stop`` set by the main thread) ends it after the current chunk with what is done."""
     n = st.u.shape[0]
     spk_step = np.empty(cap0, np.int32)
     spk_neuron = np.empty(cap0, np.int32)
     n_spk = 0
     step = 0
-    while step < spec.n_steps:
-        todo = min(CHUNK_STEPS, spec.n_steps - step)
-        n_spk, done = K._run_chunk(net, st, rng, step, todo, spk_step, spk_neuron, n_spk,
-                                   rec_idx, spec.record_every, rec[0], rec[1])
-        step += done
-        if bar is not None and done:
-            bar.update(done)
-        if done < todo:  # buffers nearly full: grow geometrically
-            new = max(2 * spk_step.size, n_spk + 2 * n)
-            spk_step = _grown(spk_step, new, n_spk)
-            spk_neuron = _grown(spk_neuron, new, n_spk)
-    return spk_step[:n_spk], spk_neuron[:n_spk]
+    try:
+        while step < spec.n_steps and not stop.is_set():
+            todo = min(CHUNK_STEPS, spec.n_steps - step)
+            n_spk, done = K._run_chunk(net, st, rng, step, todo, spk_step, spk_neuron, n_spk,
+                                       rec_idx, spec.record_every, rec[0], rec[1])
+            step += done
+            if bar is not None and done:
+                bar.update(done)
+            if done < todo:  # buffers nearly full: grow geometrically
+                new = max(2 * spk_step.size, n_spk + 2 * n)
+                spk_step = _grown(spk_step, new, n_spk)
+                spk_neuron = _grown(spk_neuron, new, n_spk)
+    except KeyboardInterrupt:
+        stop.set()
+    return spk_step[:n_spk], spk_neuron[:n_spk], step
 
 
 def _grown(a, size, used):
