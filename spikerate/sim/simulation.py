@@ -26,7 +26,7 @@ from .._validation import check_choice, check_int, check_positive, describe, sug
 from ..errors import InsufficientMemoryError
 from ..io.schema import make_spikes_dataset
 from . import _kernels as K
-from .connectivity import AllToAll, FixedInDegree, FixedProbability, FromMatrix, _is_sparse
+from .connectivity import AllToAll, FixedInDegree, FixedProbability, _is_sparse
 from .distributions import is_distribution
 from .inputs import Current, Noise, PoissonInput, TimedCurrent
 from .network import Network
