@@ -90,14 +90,15 @@ def _toml(v) -> str:
 
 def _run_point(scenario_source: dict, sets: list[str], path: str) -> dict:
     """One grid point (runs in a worker, or here with client="sync"): run and write ``path``
-    atomically; never raises.  (The thread settings of a worker come from the cluster's env.)"""
+    atomically; never raises.  The result travels back with the status (``tree``), so merging
+    need not read the files again.  (A worker's thread settings come from the cluster's env.)"""
     t0 = time.perf_counter()
     try:
         sc = Scenario(name=scenario_source["name"], config=scenario_source["config"],
                       source=scenario_source.get("source"))
         tree = run_scenario(apply_overrides(sc, sets), progress=False)
         save(tree, path)
-        return {"status": "ok", "error": "", "wall_time": time.perf_counter() - t0}
+        return {"status": "ok", "error": "", "wall_time": time.perf_counter() - t0, "tree": tree}
     except Exception as exc:  # noqa: BLE001 - recorded per point, the sweep goes on
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc(limit=5), "wall_time": time.perf_counter() - t0}
@@ -178,12 +179,18 @@ def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, clien
     source = {"name": sc.name, "config": sc.config, "source": str(sc.source) if sc.source else None}
     point_sets = [[f"{k}={_toml(v)}" for k, v in zip(keys, combo)] for combo in combos]
     results = {i: {"status": "ok", "error": "", "wall_time": 0.0} for i in range(len(combos)) if i not in todo}
+    timing = {"startup_time": 0.0, "run_time": 0.0}
     if todo:
         if client == "sync":
+            t0 = time.perf_counter()
             for i in todo:
                 results[i] = _run_point(source, point_sets[i], str(paths[i]))
+            timing["run_time"] = time.perf_counter() - t0
         else:
+            t0 = time.perf_counter()
             cl, owned = _client(client)
+            timing["startup_time"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
             try:
                 futures = {i: cl.submit(_raise_for_retry, source, point_sets[i], str(paths[i]), retries=retries,
                                         pure=False, key=f"spikerate-point-{i}-{time.time_ns()}") for i in todo}
@@ -192,14 +199,18 @@ def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, clien
                         results[i] = fut.result()
                     except Exception as exc:  # noqa: BLE001 - a failed point is recorded, not fatal
                         results[i] = {"status": "failed", "error": str(exc), "wall_time": math_nan()}
+                timing["run_time"] = time.perf_counter() - t0
             finally:
                 if owned:
                     cluster = getattr(cl, "cluster", None)
                     cl.close()
                     if cluster is not None:
                         cluster.close()
+    t0 = time.perf_counter()
     tree = merge_points(paths, keys, combos, results, name=sc.name)
+    timing["merge_time"] = time.perf_counter() - t0
     tree.attrs["description"] = sc.description
+    tree.attrs.update(timing)
     save(tree, out)
     return tree
 
@@ -222,7 +233,8 @@ def merge_points(paths, keys, combos, results, *, name: str) -> xr.DataTree:
     combos = [tuple(_coord_value(v) for v in c) for c in combos]
     shape = tuple(len(dict.fromkeys(c[k] for c in combos)) for k in range(len(keys)))
     values = [list(dict.fromkeys(c[k] for c in combos)) for k in range(len(keys))]
-    trees = [load(p) if results[i]["status"] == "ok" else None for i, p in enumerate(paths)]
+    trees = [(results[i].get("tree") or load(p)) if results[i]["status"] == "ok" else None
+             for i, p in enumerate(paths)]
     groups = sorted({g for t in trees if t is not None for g in t.children})
     dims = [_coord_name(k) for k in keys]
     coords = {d: (d, np.asarray(v)) for d, v in zip(dims, values)}
