@@ -65,8 +65,8 @@ def main(argv=None) -> int:
         root.attrs.update(tree.attrs)
     print(f"machine: {cores} cores; cuba (4000 neurons, 1 s) per point: {single:.3f} s in-process "
           f"(median of {args.single}), {point_time:.3f} s in a worker (median)")
-    print(f"| points | sweep wall time | ideal (points x single / cores) | ratio | cores busy | failed |")
-    print(f"| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| points | sweep wall time | ideal (points x single / cores) | ratio | cores busy | failed |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     print(f"| {args.points} | {wall:.1f} s | {ideal:.1f} s | {wall / ideal:.2f} | {100 * busy:.0f} % | {failed} |")
     print("(targets: ratio <= 1.2, cores busy >= 85 %)")
     print(f"phases: cluster start {root.attrs['startup_time']:.1f} s, points {root.attrs['run_time']:.1f} s, "
