@@ -220,6 +220,53 @@ PLOTTERS = {"spikerate.spikes/": {"": plot_raster}, "spikerate.transfer/": {"": 
             "spikerate.training/": {"": plot_training}, "spikerate.ablation/": {"": plot_ablation}}
 
 
+#: what a sweep heatmap shows for a stage, in order of preference
+_SWEEP_VARIABLES = ("rmse", "r2", "final_loss", "accuracy", "loss", "rate")
+
+
+def plot_sweep(ds, ax=None, variable: str | None = None):
+    """A stage merged over a sweep grid (``sweep_dims`` attr): a heatmap of one variable
+    (default the first of rmse, r2, final_loss, accuracy, loss, rate present), averaged over its
+    own dims, against the first two grid dims (averaged over the others; a line for one grid
+    dim).  For a spike table, the mean rate per point."""
+    import json
+
+    import matplotlib.pyplot as plt
+    grid = json.loads(ds.attrs["sweep_dims"])
+    if variable is None:
+        variable = next((v for v in _SWEEP_VARIABLES if v in ds.data_vars), None)
+    if variable is not None:
+        da = ds[variable]
+        label = f"{da.attrs.get('long_name', variable)} [{da.attrs.get('units', '')}]"
+    elif "spike_time" in ds:  # spikes: mean rate per point
+        n_spk = ds["spike_time"].notnull().sum("spike")
+        da = n_spk / (ds.sizes["neuron"] * float(ds.attrs.get("duration", 1.0)) * int(ds.attrs.get("n_trials", 1)))
+        label = "mean rate [Hz]"
+    else:
+        raise ValueError(f"plot_sweep: no variable to show among {list(ds.data_vars)}; pass `variable`.")
+    da = da.astype(float).mean([d for d in da.dims if d not in grid[:2]])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    if da.ndim == 1:
+        ax.plot(np.arange(da.size), da.values, "o-")
+        ax.set_xticks(np.arange(da.size))
+        ax.set_xticklabels([str(v) for v in da[grid[0]].values], fontsize="small")
+        ax.set_xlabel(grid[0].replace("__", "."))
+        ax.set_ylabel(label)
+    else:
+        da = da.transpose(grid[0], grid[1])
+        im = ax.imshow(da.values, origin="lower", aspect="auto", cmap="viridis")
+        ax.set_yticks(np.arange(da.shape[0]))
+        ax.set_yticklabels([str(v) for v in da[grid[0]].values], fontsize="small")
+        ax.set_xticks(np.arange(da.shape[1]))
+        ax.set_xticklabels([str(v) for v in da[grid[1]].values], fontsize="small", rotation=45)
+        ax.set_ylabel(grid[0].replace("__", "."))
+        ax.set_xlabel(grid[1].replace("__", "."))
+        ax.figure.colorbar(im, ax=ax, label=label)
+    ax.set_title(f"sweep: {label} (mean over the other dims)", fontsize="medium")
+    return ax
+
+
 def plot_file(path, out_dir) -> list[Path]:
     """One PNG per stage of a result file, for every stage that has a plot; returns the paths."""
     import matplotlib
@@ -237,6 +284,13 @@ def plot_file(path, out_dir) -> list[Path]:
     stem = Path(path).stem
     for name, ds in nodes:
         schema = str(ds.attrs.get("schema", ""))
+        if "sweep_dims" in ds.attrs:  # a stage merged over a sweep: one heatmap
+            ax = plot_sweep(ds)
+            target = out_dir / f"{stem}_{name.replace('/', '_')}_sweep.png"
+            ax.figure.savefig(target, dpi=120, bbox_inches="tight")
+            plt.close(ax.figure)
+            written.append(target)
+            continue
         for prefix, funcs in PLOTTERS.items():
             if not schema.startswith(prefix):
                 continue
@@ -249,5 +303,5 @@ def plot_file(path, out_dir) -> list[Path]:
     return written
 
 
-__all__ = ["PLOTTERS", "plot_ablation", "plot_file", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_training",
+__all__ = ["PLOTTERS", "plot_ablation", "plot_file", "plot_sweep", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_training",
            "plot_transfer"]

@@ -81,3 +81,14 @@ def test_cli_sweep_with_the_scenario_grid(tmp_path, capsys, monkeypatch):
     assert list(red["reduction__tau_s"].values) == ["[0.002]", "[0.01]"]
     assert red["rmse"].dims[:2] == ("reduction__tau_s", "reduction__seed")
     assert np.all(np.isfinite(red["rmse"].values))
+    from spikerate.plot import plot_file
+    names = [f.name for f in plot_file(tmp_path / "sweep_reduction_sweep.nc", tmp_path)]
+    assert "sweep_reduction_sweep_reduction_sweep.png" in names
+
+
+def test_a_merged_sweep_plots_as_heatmaps(tmp_path):
+    from spikerate.plot import plot_file
+    sweep("cuba", {"simulate.seed": [1, 2], "network.p": [0.02, 0.05]}, out=tmp_path / "s.nc", client="sync",
+          sets=SMALL)
+    figures = plot_file(tmp_path / "s.nc", tmp_path)
+    assert [f.name for f in figures] == ["s_spikes_sweep.png"] and figures[0].stat().st_size > 0
