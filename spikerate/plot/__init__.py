@@ -220,6 +220,41 @@ PLOTTERS = {"spikerate.spikes/": {"": plot_raster}, "spikerate.transfer/": {"": 
             "spikerate.training/": {"": plot_training}, "spikerate.ablation/": {"": plot_ablation}}
 
 
+def plot_rates(ds, ax=None, max_lines: int = 10):
+    """Firing-rate estimates over time: one line per population (or per neuron, the first
+    ``max_lines``), with the confidence band (``rate_low``/``rate_high``) or ±1 SEM when the
+    Dataset has them; the trial mean when there is a ``trial`` dim without a band."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.5))
+    rate = ds["rate"]
+    if "trial" in rate.dims:
+        rate = rate.mean("trial")
+    t = ds["time"].values
+    group = next((d for d in rate.dims if d != "time"), None)
+    labels = [None] if group is None else list(rate[group].values)[:max_lines]
+    for k, lab in enumerate(labels):
+        sel = {} if group is None else {group: lab}
+        y = rate.sel(sel).values if sel else rate.values
+        line, = ax.plot(t, y, lw=1, label=None if lab is None else str(lab))
+        if "rate_low" in ds and "rate_high" in ds:
+            lo, hi = (ds[v].sel(sel).values if sel else ds[v].values for v in ("rate_low", "rate_high"))
+            ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.25, lw=0)
+        elif "rate_sem" in ds:
+            sem = ds["rate_sem"].sel(sel).values if sel else ds["rate_sem"].values
+            ax.fill_between(t, y - sem, y + sem, color=line.get_color(), alpha=0.25, lw=0)
+    ax.set_xlabel("time [s]")
+    ax.set_ylabel(f"{rate.attrs.get('long_name', 'rate')} [{rate.attrs.get('units', 'Hz')}]")
+    if group is not None:
+        ax.legend(fontsize="small", title=group)
+    band = "CI" if "rate_low" in ds else ("± SEM" if "rate_sem" in ds else "")
+    ax.set_title(f"rates ({ds.attrs.get('estimator', '')}) {band}".strip(), fontsize="medium")
+    return ax
+
+
+PLOTTERS["spikerate.rates/"] = {"": plot_rates}
+
+
 #: what a sweep heatmap shows for a stage, in order of preference
 _SWEEP_VARIABLES = ("rmse", "r2", "final_loss", "accuracy", "loss", "rate")
 
@@ -303,5 +338,5 @@ def plot_file(path, out_dir) -> list[Path]:
     return written
 
 
-__all__ = ["PLOTTERS", "plot_ablation", "plot_file", "plot_sweep", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_training",
+__all__ = ["PLOTTERS", "plot_ablation", "plot_file", "plot_rates", "plot_sweep", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_training",
            "plot_transfer"]

@@ -61,3 +61,13 @@ def test_plot_ablation_draws_every_method(tmp_path):
                             "seed": [0, 1]}, attrs={"epochs": 1})
     ax = plot_ablation(ds)
     assert len(ax.patches) == 6 and [t.get_text() for t in ax.get_legend().get_texts()] == ["x", "y", "z"]
+
+
+def test_plot_rates_draws_a_band_per_population(tmp_path):
+    from spikerate import estimate_rate
+    from spikerate.plot import plot_rates
+    spikes = simulate(cuba_network(n_neurons=200), t_stop=0.2, seed=1, trials=3)
+    rates = estimate_rate(spikes, by="population", trials="mean", kernel="gaussian", sigma=5e-3, dt=1e-3)
+    ax = plot_rates(rates)
+    assert len(ax.lines) == 2 and len(ax.collections) == 2  # a line and a band per population
+    assert ax.get_xlabel() == "time [s]"
