@@ -198,7 +198,7 @@ def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, clien
                     try:
                         results[i] = fut.result()
                     except Exception as exc:  # noqa: BLE001 - a failed point is recorded, not fatal
-                        results[i] = {"status": "failed", "error": str(exc), "wall_time": math_nan()}
+                        results[i] = {"status": "failed", "error": str(exc), "wall_time": float("nan")}
                 timing["run_time"] = time.perf_counter() - t0
             finally:
                 if owned:
@@ -213,10 +213,6 @@ def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, clien
     tree.attrs.update(timing)
     save(tree, out)
     return tree
-
-
-def math_nan() -> float:
-    return float("nan")
 
 
 def _coord_value(v):
