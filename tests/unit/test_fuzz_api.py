@@ -7,7 +7,6 @@ import math
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,10 @@ ANY = st.one_of(
 )
 OK_ERRORS = (ValueError, TypeError, MemoryError)  # MemoryError: InsufficientMemoryError, with the estimate
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: invalid values, or valid ones of a size that keeps a run short (a huge valid t_stop or a tiny dt
+#: is a long computation, not a bug)
+SMALL_OR_INVALID = ANY.filter(lambda v: not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                             and (0 < abs(v) < 1e-6 or abs(v) > 1e3)))
 
 
 def call_ok(fn, *args, **kwargs):
@@ -70,7 +73,7 @@ def test_value_and_grad(name, value):
 
 @FUZZ
 @given(name=st.sampled_from(["t_stop", "dt", "seed", "trials", "method", "dtype"]),
-       value=ANY.filter(lambda v: not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e-6)))
+       value=SMALL_OR_INVALID)
 def test_simulate(name, value):
     from spikerate.sim import cuba_network, simulate
     kw = dict(t_stop=0.01, dt=1e-4, seed=1, trials=1, method="exact", dtype="float64", progress=False)
@@ -79,10 +82,9 @@ def test_simulate(name, value):
 
 
 @FUZZ
-@given(name=st.sampled_from(["kernel", "sigma", "dt", "by", "trials", "t_start", "t_stop"]), value=ANY)
+@given(name=st.sampled_from(["kernel", "sigma", "dt", "by", "trials"]), value=SMALL_OR_INVALID)
 def test_estimate_rate(name, value):
     from spikerate import estimate_rate
-    from spikerate.sim import cuba_network, simulate
     spikes = _spikes()
     kw = dict(kernel="gaussian", sigma=5e-3, dt=1e-3, by="population")
     kw[name] = value
