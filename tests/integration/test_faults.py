@@ -31,7 +31,7 @@ def small_dataset(value: float) -> xr.Dataset:
                                        loss_kind="mse", online=0))
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows has no SIGKILL to kill the writer with")
 def test_a_killed_writer_leaves_the_previous_result(tmp_path):
     target = tmp_path / "result.nc"
     save(small_dataset(1.0), target)
