@@ -36,7 +36,8 @@ import xarray as xr
 
 from ._validation import check_int, describe
 from .errors import ScenarioError
-from .io import load, save
+from .io import save
+from .io.arrays import load_arrays, save_arrays
 from .io.schema import base_attrs
 from .scenario import Scenario, apply_overrides, load_scenario, parse_value, run_scenario
 
@@ -97,19 +98,39 @@ def _run_point(scenario_source: dict, sets: list[str], path: str) -> dict:
         sc = Scenario(name=scenario_source["name"], config=scenario_source["config"],
                       source=scenario_source.get("source"))
         tree = run_scenario(apply_overrides(sc, sets), progress=False)
-        save(tree, path)
+        save_arrays(tree, path)
         return {"status": "ok", "error": "", "wall_time": time.perf_counter() - t0, "tree": tree}
     except Exception as exc:  # noqa: BLE001 - recorded per point, the sweep goes on
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc(limit=5), "wall_time": time.perf_counter() - t0}
 
 
-def _raise_for_retry(scenario_source, sets, path):
-    """Task body for dask: raise on failure so that dask's ``retries`` apply."""
-    result = _run_point(scenario_source, sets, path)
-    if result["status"] != "ok":
-        raise RuntimeError(result["error"])
-    return result
+def _run_points(scenario_source: dict, items: list, retries: int) -> list:
+    """Task body: the points ``items`` = [(index, sets, path), ...] one after the other, each
+    tried up to ``1 + retries`` times; returns [(index, result), ...].  A point whose file exists
+    was written by an earlier attempt of this task (its worker died and dask ran the task again):
+    it is not run twice, the merge reads its file.  Never raises for a failing point, so dask's
+    own ``retries`` are left for lost workers."""
+    out = []
+    for index, sets, path in items:
+        if Path(path).exists():
+            out.append((index, {"status": "ok", "error": "", "wall_time": float("nan")}))
+            continue
+        for attempt in range(retries + 1):
+            result = _run_point(scenario_source, sets, path)
+            if result["status"] == "ok":
+                break
+        result["attempts"] = attempt + 1
+        out.append((index, result))
+    return out
+
+
+def _chunk_size(chunk, n_points: int, n_workers: int) -> int:
+    """Points per task: given, or enough tasks per worker (8) to balance the load while the
+    per-task overhead (~ms) is shared by up to 4 points."""
+    if chunk is not None:
+        return check_int("chunk", chunk, minimum=1)
+    return max(1, min(4, n_points // (8 * max(n_workers, 1))))
 
 
 def _client(client):
@@ -126,7 +147,7 @@ def _client(client):
 
 
 def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, client=None, retries: int = 1,
-          resume: bool = False, sets: list[str] | None = None) -> xr.DataTree:
+          resume: bool = False, sets: list[str] | None = None, chunk: int | None = None) -> xr.DataTree:
     """Run ``scenario`` at every point of ``grid`` on dask and merge the results (module docstring).
 
     Parameters
@@ -140,11 +161,14 @@ def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, clien
     client : None, "sync", str or distributed.Client
         Local cluster (default), run here one by one, a scheduler address, or a client.
     retries : int
-        Attempts after the first for a failing point (dask).
+        Attempts after the first for a failing point (and for a task whose worker was lost).
     resume : bool
         Keep the points already written in ``<out>.points/`` and run only the others.
     sets : list of str, optional
         Fixed ``key=value`` overrides for every point.
+    chunk : int, optional
+        Points per dask task (each still written as it finishes).  Default: up to 4, keeping at
+        least 8 tasks per worker, which shares the per-task overhead without unbalancing the end.
 
     Returns
     -------
@@ -162,7 +186,7 @@ def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, clien
     points_dir.mkdir(parents=True, exist_ok=True)
     keys = list(grid)
     combos = list(itertools.product(*(grid[k] for k in keys)))
-    paths = [points_dir / f"point-{i:05d}.nc" for i in range(len(combos))]
+    paths = [points_dir / f"point-{i:05d}.npz" for i in range(len(combos))]
     manifest = points_dir / "grid.json"
     spec = json.dumps({"scenario": sc.name, "grid": {k: [_toml(v) for v in vs] for k, vs in grid.items()},
                        "sets": list(sets or []), "config": sc.config}, sort_keys=True, default=str)
@@ -178,34 +202,40 @@ def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, clien
             p.unlink(missing_ok=True)
     source = {"name": sc.name, "config": sc.config, "source": str(sc.source) if sc.source else None}
     point_sets = [[f"{k}={_toml(v)}" for k, v in zip(keys, combo)] for combo in combos]
-    results = {i: {"status": "ok", "error": "", "wall_time": 0.0} for i in range(len(combos)) if i not in todo}
+    results = {i: {"status": "ok", "error": "", "wall_time": float("nan")} for i in range(len(combos))
+               if i not in todo}
+    items = [(i, point_sets[i], str(paths[i])) for i in todo]
     timing = {"startup_time": 0.0, "run_time": 0.0}
-    if todo:
-        if client == "sync":
-            t0 = time.perf_counter()
-            for i in todo:
-                results[i] = _run_point(source, point_sets[i], str(paths[i]))
+    if todo and client == "sync":
+        t0 = time.perf_counter()
+        results.update(_run_points(source, items, retries))
+        timing["run_time"] = time.perf_counter() - t0
+    elif todo:
+        t0 = time.perf_counter()
+        cl, owned = _client(client)
+        timing["startup_time"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            size = _chunk_size(chunk, len(items), len(cl.scheduler_info().get("workers", {})))
+            stamp = time.time_ns()
+            futures = [(part, cl.submit(_run_points, source, part, retries, retries=retries, pure=False,
+                                        key=f"spikerate-points-{part[0][0]}-{stamp}"))
+                       for part in (items[k:k + size] for k in range(0, len(items), size))]
+            for part, fut in futures:
+                try:
+                    results.update(fut.result())
+                except Exception as exc:  # noqa: BLE001 - a lost task's points are recorded, not fatal
+                    for i, _, path in part:
+                        results[i] = ({"status": "ok", "error": "", "wall_time": float("nan")} if Path(path).exists()
+                                      else {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                                            "wall_time": float("nan")})
             timing["run_time"] = time.perf_counter() - t0
-        else:
-            t0 = time.perf_counter()
-            cl, owned = _client(client)
-            timing["startup_time"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            try:
-                futures = {i: cl.submit(_raise_for_retry, source, point_sets[i], str(paths[i]), retries=retries,
-                                        pure=False, key=f"spikerate-point-{i}-{time.time_ns()}") for i in todo}
-                for i, fut in futures.items():
-                    try:
-                        results[i] = fut.result()
-                    except Exception as exc:  # noqa: BLE001 - a failed point is recorded, not fatal
-                        results[i] = {"status": "failed", "error": str(exc), "wall_time": float("nan")}
-                timing["run_time"] = time.perf_counter() - t0
-            finally:
-                if owned:
-                    cluster = getattr(cl, "cluster", None)
-                    cl.close()
-                    if cluster is not None:
-                        cluster.close()
+        finally:
+            if owned:
+                cluster = getattr(cl, "cluster", None)
+                cl.close()
+                if cluster is not None:
+                    cluster.close()
     t0 = time.perf_counter()
     tree = merge_points(paths, keys, combos, results, name=sc.name)
     timing["merge_time"] = time.perf_counter() - t0
@@ -229,7 +259,7 @@ def merge_points(paths, keys, combos, results, *, name: str) -> xr.DataTree:
     combos = [tuple(_coord_value(v) for v in c) for c in combos]
     shape = tuple(len(dict.fromkeys(c[k] for c in combos)) for k in range(len(keys)))
     values = [list(dict.fromkeys(c[k] for c in combos)) for k in range(len(keys))]
-    trees = [(results[i].get("tree") or load(p)) if results[i]["status"] == "ok" else None
+    trees = [(results[i].get("tree") or load_arrays(p)) if results[i]["status"] == "ok" else None
              for i, p in enumerate(paths)]
     groups = sorted({g for t in trees if t is not None for g in t.children})
     dims = [_coord_name(k) for k in keys]
@@ -244,8 +274,11 @@ def merge_points(paths, keys, combos, results, *, name: str) -> xr.DataTree:
         varying = [d for d in template.dims if d in template.coords and any(
             p.sizes.get(d) != template.sizes[d] or not np.array_equal(p[d].values, template[d].values)
             for p in present)]
-        if varying:
-            parts = [None if p is None else p.drop_indexes(varying).reset_coords(varying) for p in parts]
+        if varying:  # with every coordinate along such a dim (e.g. `population` along `neuron`)
+            along = [c for c in template.coords if set(template[c].dims) & set(varying)]
+            hidden = {d: f"__{d}__" for d in varying}  # a variable named as its dim would become an index again
+            parts = [None if p is None else p.drop_indexes(varying).reset_coords(along).rename_vars(hidden)
+                     for p in parts]
             template = next(p for p in parts if p is not None)
         sizes = {d: max(p.sizes.get(d, 0) for p in parts if p is not None) for d in template.dims}
         filled = [_pad(p if p is not None else _empty_like(template), sizes) for p in parts]
@@ -257,6 +290,8 @@ def merge_points(paths, keys, combos, results, *, name: str) -> xr.DataTree:
             stacked = stacked.swap_dims({"point": dims[0]})
         else:
             stacked = stacked.set_index(point=dims).unstack("point")
+        if varying:
+            stacked = stacked.rename_vars({v: d for d, v in hidden.items()}).set_coords(along)
         stacked = stacked.transpose(*dims, ...)
         stacked.attrs.update(template.attrs)
         stacked.attrs["sweep_dims"] = json.dumps(dims)
@@ -278,9 +313,14 @@ def merge_points(paths, keys, combos, results, *, name: str) -> xr.DataTree:
     return xr.DataTree.from_dict({"/": root, **out})
 
 
+def _fill_value(dtype: np.dtype):
+    """Missing value of a padded or failed point: NaN, -1 (integers), "" (strings), False."""
+    return {"f": np.nan, "c": np.nan, "i": -1, "u": -1, "b": False}.get(dtype.kind, "")
+
+
 def _empty_like(ds: xr.Dataset) -> xr.Dataset:
-    return xr.Dataset({k: (v.dims, np.full(v.shape, np.nan if v.dtype.kind == "f" else -1, dtype=v.dtype
-                                           if v.dtype.kind in "fiu" else float)) for k, v in ds.data_vars.items()},
+    return xr.Dataset({k: (v.dims, np.full(v.shape, _fill_value(v.dtype), dtype=v.dtype if v.dtype.kind in "fciubU"
+                                           else str)) for k, v in ds.data_vars.items()},
                       coords=ds.coords, attrs=ds.attrs)
 
 
@@ -293,12 +333,10 @@ def _pad(ds: xr.Dataset, sizes: dict) -> xr.Dataset:
         widths = {d: pad[d] for d in v.dims if d in pad}
         if not widths:
             out[k] = v
-        elif v.dtype.kind == "f":
-            out[k] = v.pad(widths, constant_values=np.nan)
-        elif v.dtype.kind in "iu":
-            out[k] = v.pad(widths, constant_values=-1)
+        elif v.dtype.kind in "fciub":
+            out[k] = v.pad(widths, constant_values=_fill_value(v.dtype))
         else:
-            out[k] = v.pad(widths)
+            out[k] = v.astype(str).pad(widths, constant_values="")
     res = xr.Dataset(out, attrs=ds.attrs)
     for c, v in ds.coords.items():
         if not any(d in pad for d in v.dims):

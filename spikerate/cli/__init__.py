@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", "-o", default=None, help="merged result (default: NAME_sweep.nc); points go to OUT.points/")
     sw.add_argument("--resume", action="store_true", help="keep the points already in OUT.points/ and run the rest")
     sw.add_argument("--retries", type=int, default=1, help="retries of a failing point (default 1)")
+    sw.add_argument("--chunk", type=int, default=None,
+                    help="points per dask task (default: up to 4, at least 8 tasks per worker)")
     sub.add_parser("list", help="list the bundled scenarios")
     s = sub.add_parser("show", help="summarise a result file")
     s.add_argument("file")
@@ -125,7 +127,7 @@ def _sweep(args) -> int:
     out = Path(args.out) if args.out else Path(f"{sc.name}_sweep.nc")
     t0 = time.perf_counter()
     tree = sweep(sc, grid, out=out, client=args.scheduler, retries=args.retries, resume=args.resume,
-                 sets=args.sets)
+                 sets=args.sets, chunk=args.chunk)
     root = tree.to_dataset()
     n, failed = int(root.attrs["n_points"]), int(root.attrs["n_failed"])
     print(f"{sc.name}: {n} points, {failed} failed, wall time {time.perf_counter() - t0:.1f} s -> {out}")

@@ -57,15 +57,23 @@ def save(obj: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
         raise FileNotFoundError(f"`path` {str(path)!r}: directory {str(folder)!r} does not exist; create it first.")
     if path.is_dir():
         raise IsADirectoryError(f"`path` {str(path)!r} is a directory; give a file name, e.g. {str(path / 'result.nc')!r}.")
+    if isinstance(obj, xr.Dataset):
+        return atomic_write(path, lambda tmp: obj.to_netcdf(tmp, engine=ENGINE, encoding=_encoding(obj),
+                                                              invalid_netcdf=False))
+    enc = {node.path: _encoding(node.to_dataset(inherit=False)) for node in obj.subtree}
+    return atomic_write(path, lambda tmp: obj.to_netcdf(tmp, engine=ENGINE, encoding=enc))
+
+
+def atomic_write(path: Path, write) -> Path:
+    """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it to ``path``:
+    a crash leaves the previous file (or none), never a partial one.  The file gets the mode of
+    the file it replaces, or the process umask's."""
+    folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     os.chmod(tmp, _file_mode(path))
     try:
-        if isinstance(obj, xr.Dataset):
-            obj.to_netcdf(tmp, engine=ENGINE, encoding=_encoding(obj), invalid_netcdf=False)
-        else:
-            enc = {node.path: _encoding(node.to_dataset(inherit=False)) for node in obj.subtree}
-            obj.to_netcdf(tmp, engine=ENGINE, encoding=enc)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from spikerate import load
 from spikerate.scenario import apply_overrides, load_scenario, run_scenario
@@ -38,11 +39,13 @@ def test_failures_are_recorded_and_resume_runs_only_the_rest(tmp_path):
     assert list(root["status"].values) == ["ok", "failed"]
     assert "n_neurons" in str(root["error"].values[1])
     assert root.attrs["n_failed"] == 1
-    point0 = tmp_path / "f.nc.points" / "point-00000.nc"
+    point0 = tmp_path / "f.nc.points" / "point-00000.npz"
     stamp = point0.stat().st_mtime_ns
     tree2 = sweep("cuba", grid, out=tmp_path / "f.nc", client="sync", sets=["simulate.t_stop=0.05"], resume=True)
     assert point0.stat().st_mtime_ns == stamp  # kept, not rerun
     assert list(tree2.to_dataset()["status"].values) == ["ok", "failed"]
+    # the merged result from the points' files equals the one from memory
+    xr.testing.assert_identical(tree2["spikes"].to_dataset(), tree["spikes"].to_dataset())
     with pytest.raises(ValueError, match="different sweep"):
         sweep("cuba", {"network.n_neurons": [300]}, out=tmp_path / "f.nc", client="sync", resume=True)
 
@@ -56,6 +59,41 @@ def test_local_dask_cluster_gives_the_same_result(tmp_path):
     ref = sweep("cuba", grid, out=tmp_path / "r.nc", client="sync", sets=SMALL)
     a, b = tree["spikes"].to_dataset(), ref["spikes"].to_dataset()
     np.testing.assert_array_equal(a["spike_time"].values, b["spike_time"].values)
+
+
+def test_chunks_of_points_on_a_cluster_record_each_point(tmp_path):
+    """Several points per task (chunk=2): a failing point is retried and recorded on its own,
+    the points beside it in the same task are kept."""
+    import distributed
+    grid = {"network.n_neurons": [200, -5, 100]}
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        tree = sweep("cuba", grid, out=tmp_path / "c.nc", client=client, sets=["simulate.t_stop=0.05"], chunk=2)
+    root = tree.to_dataset()
+    assert list(root["status"].values) == ["ok", "failed", "ok"]
+    assert "n_neurons" in str(root["error"].values[1])
+    ref = sweep("cuba", grid, out=tmp_path / "r.nc", client="sync", sets=["simulate.t_stop=0.05"])
+    xr.testing.assert_equal(tree["spikes"].to_dataset(), ref["spikes"].to_dataset())  # attrs hold timings
+    ds = ref["spikes"].to_dataset()  # networks of different sizes: neurons padded with -1 and ""
+    assert list(ds["population"].values[2, 98:102]) == ["I", "I", "", ""]
+    assert list(ds["neuron"].values[2, 98:102]) == [98, 99, -1, -1]
+
+
+def test_a_rerun_task_skips_the_points_it_already_wrote(tmp_path):
+    """When a worker dies mid-task dask runs the task again: points whose file exists are read,
+    not run twice; a point that fails is tried 1 + retries times."""
+    from spikerate.sweep import _run_points
+    sc = load_scenario("cuba")
+    source = {"name": sc.name, "config": sc.config, "source": None}
+    path = tmp_path / "p0.npz"
+    first = _run_points(source, [(0, SMALL, str(path))], retries=0)
+    assert first[0][1]["status"] == "ok" and first[0][1]["attempts"] == 1
+    stamp = path.stat().st_mtime_ns
+    again = _run_points(source, [(0, SMALL, str(path)), (1, ["network.n_neurons=-1"], str(tmp_path / "p1.npz"))],
+                        retries=2)
+    assert path.stat().st_mtime_ns == stamp and np.isnan(again[0][1]["wall_time"])
+    assert again[1][1]["status"] == "failed" and again[1][1]["attempts"] == 3
+    assert not (tmp_path / "p1.npz").exists()
 
 
 def test_grid_parsing_and_bad_keys(tmp_path):

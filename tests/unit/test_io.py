@@ -272,3 +272,44 @@ def test_save_to_directory_is_refused_regression_2(tmp_path):
     ds = simulate(cuba_network(n_neurons=200, p=0.1), t_stop=0.01, seed=0)
     with pytest.raises(IsADirectoryError, match="directory"):
         save(ds, tmp_path)
+
+
+# ---- the sweep points' array files (spikerate.io.arrays) ----
+
+def test_array_file_round_trip_is_identical(tree, spikes, tmp_path):
+    from spikerate.io.arrays import load_arrays, save_arrays
+    save_arrays(tree, tmp_path / "t.npz")
+    xr.testing.assert_identical(load_arrays(tmp_path / "t.npz"), tree)
+    save_arrays(spikes, tmp_path / "s.npz")  # a Dataset is stored as the root of a tree
+    xr.testing.assert_identical(load_arrays(tmp_path / "s.npz").to_dataset(), spikes)
+
+
+def test_array_file_keeps_attribute_types_and_string_arrays(tmp_path):
+    from spikerate.io.arrays import load_arrays, save_arrays
+    ds = xr.Dataset({"name": ("k", np.array(["a", "bc"], dtype=object)), "x": ("k", np.array([1, 2], np.int32))},
+                    coords={"k": [0.5, 1.5]},
+                    attrs={"f32": np.float32(0.25), "arr": np.arange(3, dtype=np.int16), "flag": True,
+                           "nested": {"a": [1, np.float64(2.0)]}, "none": None, "nan": float("nan")})
+    save_arrays(ds, tmp_path / "a.npz")
+    back = load_arrays(tmp_path / "a.npz").to_dataset()
+    assert back["name"].dtype == object and list(back["name"].values) == ["a", "bc"]
+    assert back["x"].dtype == np.int32 and back.attrs["f32"].dtype == np.float32
+    assert back.attrs["arr"].dtype == np.int16 and back.attrs["nested"] == {"a": [1, 2.0]}
+    assert back.attrs["none"] is None and np.isnan(back.attrs["nan"])
+
+
+def test_array_file_refuses_pickles_truncation_and_other_formats(tmp_path):
+    from spikerate.io.arrays import load_arrays, save_arrays
+    with pytest.raises(TypeError, match="without pickle"):
+        save_arrays(xr.Dataset({"o": ("k", np.array([{}, 1], dtype=object))}), tmp_path / "o.npz")
+    assert not list(tmp_path.iterdir())  # nothing half-written
+    save_arrays(xr.Dataset({"x": ("k", np.arange(1000.0))}), tmp_path / "x.npz")
+    data = (tmp_path / "x.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(SchemaError, match="not a readable spikerate array file"):
+        load_arrays(tmp_path / "cut.npz")
+    np.savez(tmp_path / "other.npz", __tree__=np.array('{"format": "x/9", "groups": {}}'))
+    with pytest.raises(SchemaError, match="this version of spikerate reads"):
+        load_arrays(tmp_path / "other.npz")
+    with pytest.raises(FileNotFoundError, match="`path`"):
+        load_arrays(tmp_path / "missing.npz")
