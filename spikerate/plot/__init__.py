@@ -215,9 +215,36 @@ def plot_ablation(ds, ax=None):
     return axes[0][0]
 
 
+def plot_gradient_agreement(ds, ax=None):
+    """How well each approximate gradient agrees with the exact surrogate gradient (an
+    ablation Dataset): relative error (log scale) against the cosine, one colour per gradient
+    method, one marker per surrogate, a point per task and seed.  The exact method sits at
+    (1, ~1e-16); e-prop-like truncations move left and up.  Returns the axes."""
+    import matplotlib.pyplot as plt
+    _check(ds, "spikerate.ablation/", "plot_gradient_agreement")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    markers = "osD^v<>ph*"
+    floor = 1e-16  # an exact method's relative error is rounding: drawn at the axis floor
+    for j, m in enumerate(ds.gradient.values):
+        for i, sur in enumerate(ds.surrogate.values):
+            sel = ds.sel(gradient=m, surrogate=sur)
+            cos, rel = sel["cosine"].values.ravel(), np.maximum(sel["relative_error"].values.ravel(), floor)
+            ax.scatter(cos, rel, color=f"C{j}", marker=markers[i % len(markers)], s=28, alpha=0.8,
+                       label=f"{m}, {sur}")
+    ax.set_yscale("log")
+    ax.set_xlabel(_label(ds["cosine"], "cosine"))
+    ax.set_ylabel(_label(ds["relative_error"], "relative error"))
+    ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
+    ax.set_title(f"gradients vs exact ({ds.attrs.get('exact', '')}), at the initial weights", fontsize="medium")
+    ax.legend(fontsize="x-small", ncol=2)
+    return ax
+
+
 PLOTTERS = {"spikerate.spikes/": {"": plot_raster}, "spikerate.transfer/": {"": plot_transfer},
             "spikerate.reduction/": {"": plot_reduction, "_error": plot_reduction_error},
-            "spikerate.training/": {"": plot_training}, "spikerate.ablation/": {"": plot_ablation}}
+            "spikerate.training/": {"": plot_training},
+            "spikerate.ablation/": {"": plot_ablation, "_agreement": plot_gradient_agreement}}
 
 
 def plot_rates(ds, ax=None, max_lines: int = 10):
@@ -338,5 +365,5 @@ def plot_file(path, out_dir) -> list[Path]:
     return written
 
 
-__all__ = ["PLOTTERS", "plot_ablation", "plot_file", "plot_rates", "plot_sweep", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_training",
+__all__ = ["PLOTTERS", "plot_ablation", "plot_file", "plot_gradient_agreement", "plot_rates", "plot_sweep", "plot_raster", "plot_reduction", "plot_reduction_error", "plot_training",
            "plot_transfer"]

@@ -156,6 +156,7 @@ def test_every_bundled_scenario_runs(name, tmp_cwd, capsys):
         assert ab["final_loss"].shape == (2, 1, 2, 1)  # the two small tasks of SMALL_BY_SECTION
         assert np.all(np.isfinite(ab["final_loss"].values))
         np.testing.assert_allclose(ab["cosine"].sel(gradient="surrogate_bptt").values, 1.0, rtol=1e-12)
+        assert any(f.name.endswith("_ablation_agreement.png") for f in figures)
     if "training" in config:
         tr = tree["training"]
         assert tr.attrs["schema"] == "spikerate.training/1"

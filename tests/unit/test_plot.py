@@ -63,6 +63,28 @@ def test_plot_ablation_draws_every_method(tmp_path):
     assert len(ax.patches) == 6 and [t.get_text() for t in ax.get_legend().get_texts()] == ["x", "y", "z"]
 
 
+def test_plot_gradient_agreement_places_every_point():
+    import numpy as np
+    import xarray as xr
+
+    from spikerate.plot import plot_gradient_agreement
+    dims = ("task", "surrogate", "gradient", "seed")
+    cos = np.broadcast_to(np.array([1.0, 0.9, 0.5])[None, None, :, None], (2, 2, 3, 2)).copy()
+    rel = np.broadcast_to(np.array([0.0, 0.3, 0.8])[None, None, :, None], (2, 2, 3, 2)).copy()
+    ds = xr.Dataset({"cosine": (dims, cos, {"units": "1", "long_name": "cosine"}),
+                     "relative_error": (dims, rel, {"units": "1", "long_name": "relative error"})},
+                    coords={"task": ["t1", "t2"], "surrogate": ["a", "b"], "gradient": ["exact", "y", "z"],
+                            "seed": [0, 1]}, attrs={"schema": "spikerate.ablation/1", "exact": "exact"})
+    ax = plot_gradient_agreement(ds)
+    assert len(ax.collections) == 3 * 2  # a marker set per method and surrogate
+    offsets = np.concatenate([c.get_offsets() for c in ax.collections])
+    assert offsets.shape == (24, 2) and ax.get_yscale() == "log"
+    np.testing.assert_allclose(sorted(set(offsets[:, 0])), [0.5, 0.9, 1.0])
+    assert offsets[:, 1].min() == 1e-16  # the exact method's zero error drawn at the floor
+    with pytest.raises(ValueError, match="spikerate.ablation"):
+        plot_gradient_agreement(ds.assign_attrs(schema="spikerate.spikes/1"))
+
+
 def test_plot_rates_draws_a_band_per_population(tmp_path):
     from spikerate import estimate_rate
     from spikerate.plot import plot_rates
