@@ -10,7 +10,8 @@ import difflib
 import math
 import numbers
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
 
 import numpy as np
 
@@ -31,6 +32,43 @@ def suggest(name: str, valid: Iterable[str]) -> str:
     if close:
         return f" Did you mean `{close[0]}`?"
     return " Valid: " + ", ".join(f"`{v}`" for v in valid) + "." if valid else ""
+
+
+def from_registry(what: str, registry: Mapping[str, type], spec, params: dict, *, is_object, object_desc: str,
+                  example: str = "", lower: bool = False, check=None):
+    """What a ``get_<what>(spec, **params)`` returns (transfers, surrogates, optimizers): an
+    object (``is_object(spec)``) unchanged; a registry name built with ``params`` (each checked
+    against the class's fields, then by ``check(name, params)``); or a dict ``{"name": ...,
+    <params>}`` as in a scenario file (the objects' ``to_dict()``)."""
+    article = "an" if what[0] in "aeiou" else "a"
+    if is_object(spec):
+        if params:
+            raise TypeError(f"parameters {sorted(params)} cannot be applied to {article} {what} object; "
+                            f"use dataclasses.replace(obj, ...) instead.")
+        return spec
+    if isinstance(spec, Mapping):
+        d = dict(spec)
+        if "name" not in d:
+            raise ValueError(f"{article} {what} dict needs a `name` key; got keys {sorted(d)}{example}." + suggest("", registry))
+        name = d.pop("name")
+        overlap = set(d) & set(params)
+        if overlap:
+            raise ValueError(f"parameters {sorted(overlap)} given both in the dict and as keywords; give each once.")
+        return from_registry(what, registry, name, {**d, **params}, is_object=is_object, object_desc=object_desc,
+                             example=example, lower=lower, check=check)
+    if isinstance(spec, str):
+        key = spec.lower() if lower else spec
+        if key not in registry:
+            raise ValueError(f"`{what}` must be one of {sorted(registry)}; got {spec!r}." + suggest(key, registry))
+        cls = registry[key]
+        valid = [f.name for f in fields(cls)]
+        for k in params:
+            if k not in valid:
+                raise ValueError(f"`{k}` is not a parameter of the {key!r} {what} (valid: {valid})." + suggest(k, valid))
+        if check is not None:
+            check(key, params)
+        return cls(**params)
+    raise TypeError(f"`{what}` must be a name ({sorted(registry)}), a dict or {object_desc}; got {describe(spec)}.")
 
 
 def check_choice(name: str, value, choices: Iterable[str]) -> str:

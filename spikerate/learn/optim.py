@@ -44,7 +44,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._validation import check_positive, check_real, check_real_array, describe, suggest
+from .._validation import check_positive, check_real, check_real_array, describe, from_registry, suggest
 
 __all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS", "get_optimizer", "global_norm", "clip_by_global_norm"]
 
@@ -426,35 +426,11 @@ def get_optimizer(spec: str | dict | Optimizer, /, **params) -> Optimizer:
     >>> get_optimizer({"name": "sgd", "lr": 0.1, "momentum": 0.9}).to_dict()["momentum"]
     0.9
     """
-    if isinstance(spec, Optimizer):
-        if params:
-            raise TypeError(f"parameters {sorted(params)} cannot be applied to an optimizer object; "
-                            f"use dataclasses.replace(obj, ...) instead.")
-        return spec
-    if isinstance(spec, Mapping):
-        d = dict(spec)
-        if "name" not in d:
-            raise ValueError(f"an optimizer dict needs a `name` key (one of {sorted(OPTIMIZERS)}); "
-                             f"got keys {sorted(d)}.")
-        name = d.pop("name")
-        overlap = set(d) & set(params)
-        if overlap:
-            raise ValueError(f"parameters {sorted(overlap)} given both in the dict and as keywords.")
-        return get_optimizer(name, **d, **params)
-    if isinstance(spec, str):
-        key = spec.lower()
-        if key not in OPTIMIZERS:
-            raise ValueError(f"`optimizer` must be one of {sorted(OPTIMIZERS)}; got {spec!r}."
-                             + suggest(key, OPTIMIZERS))
-        cls = OPTIMIZERS[key]
-        valid = [f.name for f in fields(cls)]
-        for k in params:
-            if k not in valid:
-                raise ValueError(f"`{k}` is not a parameter of the {key!r} optimizer (valid: {valid})."
-                                 + suggest(k, valid))
-        if "lr" not in params and cls is SGD:
-            raise TypeError("the 'sgd' optimizer needs a learning rate: pass `lr`, "
-                            "e.g. get_optimizer('sgd', lr=0.01).")
-        return cls(**params)
-    raise TypeError(f"`optimizer` must be a name ({sorted(OPTIMIZERS)}), a dict or an Optimizer; "
-                    f"got {describe(spec)}.")
+    return from_registry("optimizer", OPTIMIZERS, spec, params, object_desc="an Optimizer",
+                         is_object=lambda o: isinstance(o, Optimizer), lower=True, check=_needs_lr)
+
+
+def _needs_lr(name, params):
+    if "lr" not in params and OPTIMIZERS[name] is SGD:
+        raise TypeError("the 'sgd' optimizer needs a learning rate: pass `lr`, e.g. get_optimizer('sgd', lr=0.01).")
+

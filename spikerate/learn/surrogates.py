@@ -61,7 +61,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from .._validation import check_positive, describe, suggest
+from .._validation import check_positive, describe, from_registry
 
 __all__ = ["Arctan", "Exponential", "FastSigmoid", "Gaussian", "SURROGATES", "Sigmoid", "StraightThrough",
            "Surrogate", "Triangle", "get_surrogate", "surrogate_derivative", "surrogate_value"]
@@ -457,30 +457,7 @@ def get_surrogate(spec: str | dict | Surrogate, /, **params) -> Surrogate:
     >>> get_surrogate({"name": "gaussian", "sigma": 0.25})
     Gaussian(sigma=0.25)
     """
-    if isinstance(spec, dict):
-        d = dict(spec)
-        if "name" not in d:
-            raise ValueError(f"a surrogate dict needs a `name` key; got keys {sorted(d)}, e.g. "
-                             f"{{'name': 'fast_sigmoid', 'scale': 10.0}}." + suggest("", SURROGATES))
-        name = d.pop("name")
-        overlap = set(d) & set(params)
-        if overlap:
-            raise ValueError(f"parameters {sorted(overlap)} given both in the dict and as keywords; give each once.")
-        return get_surrogate(name, **d, **params)
-    if isinstance(spec, str):
-        if spec not in SURROGATES:
-            raise ValueError(f"`surrogate` must be one of {sorted(SURROGATES)}; got {spec!r}."
-                             + suggest(spec, SURROGATES))
-        cls = SURROGATES[spec]
-        valid = [f.name for f in fields(cls)]
-        for key in params:
-            if key not in valid:
-                raise ValueError(f"`{key}` is not a parameter of the {spec!r} surrogate (valid: {valid})."
-                                 + suggest(key, valid))
-        return cls(**params)
-    if isinstance(spec, Surrogate):
-        if params:
-            raise TypeError(f"parameters {sorted(params)} cannot be applied to a surrogate object; "
-                            f"use dataclasses.replace(obj, ...) instead.")
-        return spec
-    raise TypeError(f"`surrogate` must be a name, a dict or a Surrogate; got {describe(spec)}.")
+    return from_registry("surrogate", SURROGATES, spec, params, object_desc="a Surrogate",
+                         is_object=lambda o: isinstance(o, Surrogate),
+                         example=", e.g. {'name': 'fast_sigmoid', 'scale': 10.0}")
+

@@ -24,14 +24,14 @@ valid name.  The sigmoid and softplus are evaluated in overflow-free forms (``sc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 import scipy.special
 
-from .._validation import check_positive, check_real, describe, suggest
+from .._validation import check_positive, check_real, from_registry
 from .transfer import AbstractTransfer, LIFTransfer, SiegertTransfer, check_x
 
 
@@ -175,29 +175,6 @@ def get_transfer(spec: str | dict | AbstractTransfer, /, **params) -> AbstractTr
     >>> get_transfer({"name": "softplus", "beta": 2.0})
     Softplus(beta=2.0)
     """
-    if isinstance(spec, dict):
-        d = dict(spec)
-        if "name" not in d:
-            raise ValueError(f"a transfer dict needs a `name` key; got keys {sorted(d)}." + suggest("", TRANSFERS))
-        name = d.pop("name")
-        overlap = set(d) & set(params)
-        if overlap:
-            raise ValueError(f"parameters {sorted(overlap)} given both in the dict and as keywords.")
-        return get_transfer(name, **d, **params)
-    if isinstance(spec, str):
-        if spec not in TRANSFERS:
-            raise ValueError(f"`transfer` must be one of {sorted(TRANSFERS)}; got {spec!r}." + suggest(spec, TRANSFERS))
-        cls = TRANSFERS[spec]
-        valid = [f.name for f in fields(cls)]
-        for key in params:
-            if key not in valid:
-                raise ValueError(f"`{key}` is not a parameter of the {spec!r} transfer (valid: {valid})."
-                                 + suggest(key, valid))
-        return cls(**params)
-    if callable(getattr(spec, "value", None)) and callable(getattr(spec, "derivative", None)):
-        if params:
-            raise TypeError(f"parameters {sorted(params)} cannot be applied to a transfer object; "
-                            f"use dataclasses.replace(obj, ...) instead.")
-        return spec
-    raise TypeError(f"`transfer` must be a name, a dict or an object with `value` and `derivative`; "
-                    f"got {describe(spec)}.")
+    return from_registry("transfer", TRANSFERS, spec, params, object_desc="an object with `value` and `derivative`",
+                         is_object=lambda o: callable(getattr(o, "value", None)) and callable(getattr(o, "derivative", None)))
+
