@@ -57,21 +57,9 @@ REPO = Path(__file__).resolve().parent.parent
 PEERS = REPO / "benchmarks" / "peers"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(PEERS))
+from benchmarks._timing import median_calls  # noqa: E402
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-
-
-def _median_calls(fn, calls):
-    """Median of ``calls`` timed calls after a 0.3 s pause and one untimed call (numpy's, scipy's
-    and numba's OpenBLAS copies, and XLA's pool, keep spinning for a while after use)."""
-    time.sleep(0.3)
-    fn()
-    ts = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def _jax(args, n, repeats, out_npz=None):
@@ -123,17 +111,17 @@ def _breakdown(model, p, calls):
 
     def prep():
         return FP.prepare_fixed_point(model, p["x"], p["y"], r0=np.zeros(n))
-    out["prepare (validation)"] = _median_calls(prep, calls)
+    out["prepare (validation)"] = median_calls(prep, calls)
     pb = prep()
     drives = [model._drive(x) for x in pb.x]
-    out["newton"] = _median_calls(lambda: [_newton(model, np.zeros(n), d, tau, 1e-10, 100) for d in drives], calls)
+    out["newton"] = median_calls(lambda: [_newton(model, np.zeros(n), d, tau, 1e-10, 100) for d in drives], calls)
     ss = [_newton(model, np.zeros(n), d, tau, 1e-10, 100)[0] for d in drives]
     pieces["newton_iters"] = [_newton(model, np.zeros(n), d, tau, 1e-10, 100)[2] for d in drives]
-    out["jacobian J"] = _median_calls(lambda: [model._jac_state(s, d) for s, d in zip(ss, drives)], calls)
+    out["jacobian J"] = median_calls(lambda: [model._jac_state(s, d) for s, d in zip(ss, drives)], calls)
     Js = [model._jac_state(s, d) for s, d in zip(ss, drives)]
-    out["eigvals (stability)"] = _median_calls(lambda: [np.linalg.eigvals(J) for J in Js], calls)
+    out["eigvals (stability)"] = median_calls(lambda: [np.linalg.eigvals(J) for J in Js], calls)
     es = [s - y for s, y in zip(ss, pb.y)]
-    out["LU solve J^T v = -e (scipy)"] = _median_calls(lambda: [scipy.linalg.solve(J.T, -e) for J, e in zip(Js, es)],
+    out["LU solve J^T v = -e (scipy)"] = median_calls(lambda: [scipy.linalg.solve(J.T, -e) for J, e in zip(Js, es)],
                                                        calls)
     vs = [scipy.linalg.solve(J.T, -e) for J, e in zip(Js, es)]
 
@@ -143,7 +131,7 @@ def _breakdown(model, p, calls):
             C = model._jac_params(s, x, d)
             for k in g:
                 _accumulate(model, g, k, v, getattr(C, k))
-    out["dF/dtheta + outer products"] = _median_calls(params, calls)
+    out["dF/dtheta + outer products"] = median_calls(params, calls)
     return out, pieces
 
 
@@ -185,7 +173,7 @@ def part_speed(args):
                 t_jax.append(jres["median_s"])
                 compile_jax.append(jres["compile_s"])
             for key in meths:
-                t_sr[key].append(_median_calls(calls[key], args.calls))
+                t_sr[key].append(median_calls(calls[key], args.calls))
         row = dict(n=n, batch=args.batch, first=first, iters=iters,
                    **{k: statistics.median(v) for k, v in t_sr.items()}, rounds=t_sr)
         if not args.skip_jax:
@@ -292,7 +280,7 @@ def coupling_sweep(args):
                                        info=info)
             row["steps"] = (int(np.max(info["n_iter"])), int(np.max(info["adjoint_iter"])))
             for key in ("direct", "direct_nocheck", "adjoint"):
-                row[key] = _median_calls(lambda: value_and_grad(m, p["x"], p["y"], method=meths[key],
+                row[key] = median_calls(lambda: value_and_grad(m, p["x"], p["y"], method=meths[key],
                                                                 r0=np.zeros(n)), args.calls)
         except Exception as exc:  # a non-contractive W: no (stable) fixed point reached
             row["error"] = f"{type(exc).__name__}: {str(exc)[:80]}"

@@ -44,23 +44,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks" / "peers"))
+from benchmarks._timing import median_calls  # noqa: E402
 
 #: JAX on one NVIDIA H200 for the same problem (../shared/anchors/perf.md): n -> s per step
 H200 = {32: 18e-3, 64: 20e-3, 128: 25e-3}
-
-
-def _median_calls(fn, calls):
-    """Median of ``calls`` timed calls after a pause and one untimed call: numpy and the compiled
-    kernels use two copies of OpenBLAS, and the threads of the one used last keep spinning for a
-    while after it returns (on 2 cores that halves the other's speed)."""
-    time.sleep(0.3)
-    fn()
-    ts = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def _jax(peers_python, n, repeats):
@@ -95,7 +82,7 @@ def part_bptt(args):
             res = _jax(args.peers_python, n, args.calls)
             t_jax.append(res["median_s"])
             compile_jax.append(res["compile_s"])
-            t_sr.append(_median_calls(call, args.calls))
+            t_sr.append(median_calls(call, args.calls))
         row = dict(n=n, spikerate_s=statistics.median(t_sr), jax_s=statistics.median(t_jax),
                    jax_compile_s=statistics.median(compile_jax), spikerate_first_call_s=first, max_rel_err=err,
                    spikerate_rounds=t_sr, jax_rounds=t_jax)
@@ -144,8 +131,8 @@ def part_rtrl(args):
         reps = max(1, min(args.calls, int(2.0 / max(2.0 * n ** 4 * T / 5e10, 1e-4))))
         t_r, t_n = [], []
         for _ in range(args.rounds):
-            t_r.append(_median_calls(call, reps))
-            t_n.append(_median_calls(products, reps))
+            t_r.append(median_calls(call, reps))
+            t_n.append(median_calls(products, reps))
         flop = 2.0 * n ** 4 * T
         row = dict(n=n, T=T, rtrl_s=statistics.median(t_r), numpy_s=statistics.median(t_n), flop=flop)
         row["rtrl_gflops"] = flop / row["rtrl_s"] / 1e9

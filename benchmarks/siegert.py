@@ -19,7 +19,6 @@ import argparse
 import math
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._timing import median_calls  # noqa: E402
 
 NEURON = dict(tau_m=20e-3, t_ref=2e-3, v_th=20.0, v_reset=10.0)
 
@@ -57,15 +57,6 @@ def quad_rate(mu: float, sigma: float) -> float:
     return s / (NEURON["t_ref"] * s + NEURON["tau_m"] * math.sqrt(math.pi) * total)
 
 
-def timed(f, reps: int) -> float:
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -87,13 +78,14 @@ def main(argv=None) -> int:
                         ("siegert (tau_s=2 ms)", lambda: siegert(mu, sigma, tau_s=2e-3, **NEURON)),
                         ("siegert_derivatives", lambda: siegert_derivatives(mu, sigma, **NEURON)),
                         ("lif_rate", lambda: lif_rate(mu, **NEURON))):
-            t = timed(f, args.reps)
+            t = median_calls(f, args.reps, pause=0.0, warmup=False)
             print(f"{name:<24}{n:>10}{t:>12.4f}{n / t:>14.3g}")
 
     m = args.quad_points
     mu, sigma = points(m, seed=1)
     ref = np.empty(m)
-    t = timed(lambda: ref.__setitem__(slice(None), [quad_rate(x, s) for x, s in zip(mu, sigma)]), 1)
+    t = median_calls(lambda: ref.__setitem__(slice(None), [quad_rate(x, s) for x, s in zip(mu, sigma)]), 1,
+                     pause=0.0, warmup=False)
     print(f"{'scipy quad (reference)':<24}{m:>10}{t:>12.4f}{m / t:>14.3g}")
     got = siegert(mu, sigma, **NEURON)
     ok = ref > 1e-300

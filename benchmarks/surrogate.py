@@ -52,23 +52,11 @@ REPO = Path(__file__).resolve().parent.parent
 PEERS = REPO / "benchmarks" / "peers"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(PEERS))
+from benchmarks._timing import median_calls  # noqa: E402
 
 #: PyTorch recurrent LIF on one NVIDIA H200, same problem class (../shared/anchors/perf.md): n -> s per step
 H200 = {64: 0.37, 128: 0.33, 256: 0.35, 512: 0.35}
 TRAIN = ("w", "u", "b", "readout")
-
-
-def _median_calls(fn, calls):
-    """Median of ``calls`` timed calls after a pause and one untimed call (numpy's and numba's
-    OpenBLAS copies: the threads of the one used last keep spinning for a while)."""
-    time.sleep(0.3)
-    fn()
-    ts = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def _peer(python, script, args):
@@ -152,7 +140,7 @@ def part_epoch(args):
                 t[k].append(res["median_s"])
                 extra[k].append(res.get("compile_s", res.get("first_s")))
                 info[k] = res
-            t["sr"].append(_median_calls(epoch, args.repeats))
+            t["sr"].append(median_calls(epoch, args.repeats))
         row = dict(n=n, rate_hz=rate, spikerate_first_s=first, rounds=t,
                    **{f"{k}_s": statistics.median(v) for k, v in t.items()},
                    **{f"{k}_first_s": statistics.median(v) for k, v in extra.items()},
@@ -228,13 +216,13 @@ def part_rtrl(args):
                                   trainable=("w",))
         call()
         reps = 3 if n >= 128 else 7
-        t_fast = statistics.median([_median_calls(call, reps) for _ in range(args.rounds)])
+        t_fast = statistics.median([median_calls(call, reps) for _ in range(args.rounds)])
         t_gen = None
         if n <= args.rtrl_generic_max:
             orig = G._fast_applies
             G._fast_applies = lambda pb, method: False
             try:
-                t_gen = _median_calls(call, 1 if n >= 32 else 3)
+                t_gen = median_calls(call, 1 if n >= 32 else 3)
             finally:
                 G._fast_applies = orig
         rows.append(dict(n=n, T=T, rtrl_s=t_fast, generic_s=t_gen, gflops=2.0 * n ** 4 * T / t_fast / 1e9))

@@ -62,3 +62,21 @@ def nest_results(nest, population, recorder):
     t = np.asarray(ev["times"], dtype=np.float64) / 1000.0  # ms -> s
     order = np.lexsort((i, t))
     return details, i[order], t[order]
+
+
+def time_calls(call, repeats, block):
+    """The first call of ``call()`` (for JAX: tracing, compilation and one run) and ``repeats``
+    timed calls after it, each up to ``block(out)`` (``jax.block_until_ready``).  Returns
+    (first output, last output, first-call seconds, list of call seconds)."""
+    import time
+    t0 = time.perf_counter()
+    first = call()
+    block(first)
+    first_s = time.perf_counter() - t0
+    out, times = first, []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = call()
+        block(out)
+        times.append(time.perf_counter() - t0)
+    return first, out, first_s, times

@@ -44,10 +44,9 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import emit, peak_rss_mb  # noqa: E402
+from _common import emit, peak_rss_mb, time_calls  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -126,17 +125,7 @@ def main(argv=None):
     inputs = (dev["w"], dev["u"], dev["b"], dev["x"], dev["y"], dev["r0"])
     vg = make_value_and_grad(jax, jnp, float(prob["dt"]), float(prob["tau"]))
 
-    t0 = time.perf_counter()
-    out = vg(*inputs)
-    jax.block_until_ready(out)
-    compile_s = time.perf_counter() - t0
-
-    times = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        out = vg(*inputs)
-        jax.block_until_ready(out)
-        times.append(time.perf_counter() - t0)
+    _, out, compile_s, times = time_calls(lambda: vg(*inputs), args.repeats, jax.block_until_ready)
 
     loss_val, (gw, gu, gb) = out
     loss = float(loss_val)

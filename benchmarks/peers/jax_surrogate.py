@@ -29,10 +29,9 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import emit, peak_rss_mb  # noqa: E402
+from _common import emit, peak_rss_mb, time_calls  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -118,18 +117,15 @@ def main(argv=None):
     lr = jnp.asarray(args.lr, dtype=dt)
     train_step = make_train_step(jax, jnp, P, npdt)
 
-    t0 = time.perf_counter()
-    out = train_step(params, x, y, lr)
-    jax.block_until_ready(out)
-    compile_s = time.perf_counter() - t0
-    loss0, grads0, params = out
-    times = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        out = train_step(params, x, y, lr)
-        jax.block_until_ready(out)
-        times.append(time.perf_counter() - t0)
-        params = out[2]
+    state = {"params": params}
+
+    def epoch():  # one SGD step; the next epoch starts from its parameters
+        out = train_step(state["params"], x, y, lr)
+        state["params"] = out[2]
+        return out
+
+    first, out, compile_s, times = time_calls(epoch, args.repeats, jax.block_until_ready)
+    loss0, grads0, _ = first
 
     result = {"engine": "jax", "jax_version": jax.__version__, "dtype": args.dtype, "n": args.n, "T": args.T,
               "batch": args.batch, "repeats": args.repeats, "compile_s": compile_s, "times_s": times,
