@@ -2,14 +2,16 @@
 
 Every point of the grid (the Cartesian product of the values given per scenario key, e.g.
 ``{"network.n_neurons": [1000, 2000], "simulate.seed": range(20)}``) runs the scenario with
-those values set (exactly as ``spikerate run NAME --set key=value ...``) as one dask task.  Each
-finished point is written at once to its own file in a directory next to the output
-(``<out>.points/point-00012.nc``, atomically), so a killed sweep loses nothing: ``resume=True``
-skips the points whose file is there.  A task that raises is retried ``retries`` times, then
-recorded as failed with its error; the other points are never lost.  At the end the points are
-merged: every stage's Dataset gets the grid keys as new leading dimensions (coordinates named
-after the keys, ``network.n_neurons`` -> ``network__n_neurons``), in one DataTree with the
-``status`` and ``error`` of every point at the root.
+those values set (exactly as ``spikerate run NAME --set key=value ...``); a few points make one
+dask task (``chunk``).  Each finished point is written at once to its own file in a directory
+next to the output (``<out>.points/point-00012.npz``, atomically, :mod:`spikerate.io.arrays`),
+so a killed sweep loses nothing: ``resume=True`` skips the points whose file is there.  A point
+that raises is tried again ``retries`` times, then recorded as failed with its error; the other
+points are never lost (a task whose worker died is rerun by dask, skipping the points it had
+written).  At the end the points are merged: every stage's Dataset gets the grid keys as new
+leading dimensions (coordinates named after the keys, ``network.n_neurons`` ->
+``network__n_neurons``), in one DataTree with the ``status``, ``error`` and ``wall_time`` of
+every point at the root.
 
 Scheduler: ``client=None`` starts a local dask cluster sized to the machine (one process per
 core, one thread each, numba's threads pinned to 1 in the workers so that the processes share
@@ -18,8 +20,9 @@ the cores instead of oversubscribing them); a ``distributed.Client`` or a schedu
 on-disk cache, so workers do not recompile per task.  ``client="sync"`` runs the points one by
 one in this process (tests, debugging).
 
-Stages whose dims differ between points (a spike table's ``spike`` dimension) are padded with
-NaN (and -1 for integer variables) to the longest point.
+Stages whose dims differ between points (a spike table's ``spike`` dimension, the neurons of
+networks of different sizes) are padded to the longest point with NaN (-1 for integers, "" for
+strings).
 """
 
 from __future__ import annotations
