@@ -63,9 +63,9 @@ def plot_raster(ds: xr.Dataset, *, ax=None, trial: int = 0, max_neurons: int | N
 
 
 def plot_transfer(ds: xr.Dataset, *, ax=None):
-    """Measured f-I curves (points with standard-error bars) against the Siegert rate (dashed)
-    and the Siegert rate with the Fourcaud-Brunel shift (solid), one colour per tau_s, one
-    marker per sigma."""
+    """Measured f-I curves (points with standard-error bars) against the white-noise Siegert
+    rate (grey, dashed; it does not depend on tau_s) and the Siegert rate with the
+    Fourcaud-Brunel shift for each tau_s (solid), one colour per tau_s, one marker per sigma."""
     _check(ds, "spikerate.transfer/", "plot_transfer")
     ax = _axes(ax)
     mu = ds.mu.values
@@ -79,8 +79,9 @@ def plot_transfer(ds: xr.Dataset, *, ax=None):
             ax.errorbar(mu, ds.rate[sel].values, yerr=ds.rate_sem[sel].values, fmt=markers[js % 7], color=c,
                         markersize=3, linestyle="none", label=label)
             ax.plot(mu, ds.rate_siegert_shifted[sel].values, "-", color=c, linewidth=1)
-            if tau_s > 0:
-                ax.plot(mu, ds.rate_siegert[sel].values, "--", color=c, linewidth=0.8)
+        # the white-noise Siegert rate does not depend on tau_s: once per sigma, in grey
+        ax.plot(mu, ds.rate_siegert[dict(sigma=js, tau_s=0)].values, "--", color="0.45", linewidth=0.9,
+                label="Siegert (white noise)" if js == 0 else None)
     ax.set_xlabel(_label(ds.mu, "mu"))
     ax.set_ylabel(_label(ds.rate, "rate"))
     ax.set_title("f-I: simulation (points), Siegert (dashed), with FB shift (solid)", fontsize="medium")
@@ -88,29 +89,57 @@ def plot_transfer(ds: xr.Dataset, *, ax=None):
     return ax
 
 
+def _model_style(names, m):
+    """Colour and line style of reduction model ``m``: a fitted model (``<kind>_fit``) is dashed
+    in the colour of the derived one."""
+    names = [str(v) for v in names]
+    base = [n[:-4] if n.endswith("_fit") else n for n in names]
+    kinds = list(dict.fromkeys(base))
+    return f"C{kinds.index(base[m])}", ("--" if names[m].endswith("_fit") else "-")
+
+
 def plot_reduction(ds: xr.Dataset, *, ax=None, population: int = 0):
     """Population rate of the spiking network (grey, with its standard error) and of each
-    reduction, one panel row per swept tau_s (stacked with offsets on one Axes), for one
-    population."""
+    reduction for one population: one panel per swept tau_s (shared time axis, each with its
+    own rate axis in Hz) when ``ax`` is None; on a given ``ax``, the tau_s are stacked with
+    offsets.  Returns the first Axes."""
+    import matplotlib.pyplot as plt
     _check(ds, "spikerate.reduction/", "plot_reduction")
-    ax = _axes(ax)
+    taus = ds.tau_s.values
+    if ax is None:
+        fig, axes = plt.subplots(len(taus), 1, figsize=(8, 1.9 * len(taus) + 0.6), sharex=True, squeeze=False)
+        axes = list(axes[:, 0])
+    else:
+        axes = [ax] * len(taus)
+    stacked = len(set(map(id, axes))) < len(axes)
     t = ds.time.values
     span = float(np.nanmax(ds.rate_snn.values) - np.nanmin(ds.rate_snn.values)) or 1.0
-    for i, tau in enumerate(ds.tau_s.values):
-        off = -1.3 * span * i
+    pop = ds.population.values[population]
+    for i, a in enumerate(axes):
+        off = -1.3 * span * i if stacked else 0.0
         snn = ds.rate_snn.values[i, :, population]
         sem = ds.rate_snn_sem.values[i, :, population]
-        ax.fill_between(t, snn - sem + off, snn + sem + off, color="0.8", linewidth=0)
-        ax.plot(t, snn + off, color="0.3", linewidth=1, label="network" if i == 0 else None)
+        a.fill_between(t, snn - sem + off, snn + sem + off, color="0.8", linewidth=0)
+        a.plot(t, snn + off, color="0.3", linewidth=1, label="network" if i == 0 else None)
         for m, name in enumerate(ds.model.values):
-            ax.plot(t, ds.rate.values[i, m, :, population] + off, color=f"C{m}", linewidth=1,
-                    label=str(name) if i == 0 else None)
+            colour, style = _model_style(ds.model.values, m)
+            a.plot(t, ds.rate.values[i, m, :, population] + off, color=colour, ls=style, linewidth=1,
+                   label=str(name) if i == 0 else None)
         ratio = float(ds.tau_ratio.values[i, population])
-        ax.text(t[-1], float(np.nanmean(snn)) + off, f" tau_s/tau_m = {ratio:g}", fontsize="x-small", va="center")
-    ax.set_xlabel(_label(ds.time, "time"))
-    ax.set_ylabel(f"{_label(ds.rate, 'rate')}, population {ds.population.values[population]} (offset per tau_s)")
-    ax.legend(fontsize="small", loc="upper left")
-    return ax
+        if stacked:
+            a.text(t[-1], float(np.nanmean(snn)) + off, f" tau_s/tau_m = {ratio:g}", fontsize="x-small",
+                   va="center")
+        else:
+            a.set_title(f"tau_s/tau_m = {ratio:g}", fontsize="small", loc="left")
+            a.set_ylabel(f"rate {pop} [Hz]", fontsize="small")
+    if stacked:
+        axes[0].set_ylabel(f"rate {pop} [Hz], offset per tau_s")
+    axes[-1].set_xlabel(_label(ds.time, "time"))
+    axes[0].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    if not stacked:
+        axes[0].figure.suptitle(f"population {pop}: the network and its reductions", fontsize="medium")
+        axes[0].figure.tight_layout()
+    return axes[0]
 
 
 def plot_reduction_error(ds: xr.Dataset, *, ax=None, measure: str = "rmse"):
@@ -122,11 +151,11 @@ def plot_reduction_error(ds: xr.Dataset, *, ax=None, measure: str = "rmse"):
         raise ValueError(f"`measure` must be rmse, r2, correlation or lag; got {measure!r}."
                          + suggest(str(measure), ["rmse", "r2", "correlation", "lag"]))
     ax = _axes(ax)
-    styles = ["-", "--", ":", "-."]
     for m, name in enumerate(ds.model.values):
+        colour, style = _model_style(ds.model.values, m)
         for j, pop in enumerate(ds.population.values):
-            ax.plot(ds.tau_ratio.values[:, j], ds[measure].values[:, m, j], styles[j % 4], marker="o",
-                    color=f"C{m}", label=f"{name}, {pop}")
+            ax.plot(ds.tau_ratio.values[:, j], ds[measure].values[:, m, j], ls=style, marker="os^D"[j % 4],
+                    color=colour, label=f"{name}, {pop}")
     ax.set_xscale("log")
     ax.set_xlabel(_label(ds.tau_ratio, "tau_s / tau_m"))
     ax.set_ylabel(_label(ds[measure], measure))
@@ -340,7 +369,7 @@ def plot_file(path, out_dir) -> list[Path]:
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise FileNotFoundError(f"`out_dir` {str(out_dir)!r} does not exist; create it first.")
-    nodes = [("", obj)] if isinstance(obj, xr.Dataset) else [(n.path.strip("/"), n.to_dataset(inherit=False))
+    nodes = [("", obj)] if isinstance(obj, xr.Dataset) else [(n.path.strip("/"), n.to_dataset())
                                                             for n in obj.subtree]
     written = []
     stem = Path(path).stem

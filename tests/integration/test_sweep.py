@@ -130,3 +130,7 @@ def test_a_merged_sweep_plots_as_heatmaps(tmp_path):
           sets=SMALL)
     figures = plot_file(tmp_path / "s.nc", tmp_path)
     assert [f.name for f in figures] == ["s_spikes_sweep.png"] and figures[0].stat().st_size > 0
+    from spikerate.plot import plot_sweep  # the grid values label the axes (they live at the root of the file)
+    ax = plot_sweep(load(tmp_path / "s.nc")["spikes"].to_dataset())
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "2"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.02", "0.05"]
