@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spikerate", description="Spiking networks, rate models and their training.")
     p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run a scenario (default: cuba) and write a NetCDF file")
+    r = sub.add_parser("run", help="run a scenario (default: reduction) and write a NetCDF file")
     r.add_argument("scenario", nargs="?", default=None, help="bundled scenario name or a .toml file")
     r.add_argument("--out", "-o", default=None, help="output file (default: NAME.nc in the current directory)")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",

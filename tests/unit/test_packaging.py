@@ -19,3 +19,14 @@ def test_scenarios_are_found():
     from spikerate.scenario import list_scenarios, scenario_dir
     assert (scenario_dir() / "cuba.toml").is_file()
     assert {"cuba", "brunel"} <= set(list_scenarios())
+
+
+def test_python_dash_m_spikerate_is_the_command():
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-m", "spikerate", "list"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "cuba" in out.stdout and "reduction" in out.stdout
