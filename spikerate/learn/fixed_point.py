@@ -357,17 +357,19 @@ def _eqprop_one(pb, method, b, grads, info):
     RtR = np.eye(model.n) if pb.readout is None else R.T @ R  # once per sample, not per phase
     Rty = y if pb.readout is None else R.T @ y
 
-    def phase(beta):
+    def phase(beta, start):
         m = base if beta == 0.0 else base.with_params(w=model.w - beta * RtR, b=model.b + beta * Rty)
-        r, ok, it = _relax(m, r0.copy(), m._drive(x), method.tol, method.max_iter)
+        r, ok, it = _relax(m, start.copy(), m._drive(x), method.tol, method.max_iter)
         info["n_iter"][b] += it
         return r if ok else None
 
     info["n_iter"][b] = 0
-    free = phase(0.0)
+    free = phase(0.0, r0)
     beta = method.beta
-    plus = phase(beta) if free is not None else None
-    minus = phase(-beta) if (plus is not None and method.variant == "symmetric") else free
+    # the nudged phases start from the free equilibrium (as in Scellier & Bengio 2017): with
+    # several attractors they stay on the free phase's one, which the estimate is about
+    plus = phase(beta, free) if free is not None else None
+    minus = phase(-beta, free) if (plus is not None and method.variant == "symmetric") else free
     if free is None or plus is None or minus is None:
         info["converged"][b] = False
         _fail(method, info, b, "a phase of the relaxation did not converge.")
