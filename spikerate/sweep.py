@@ -293,10 +293,12 @@ def merge_points(paths, keys, combos, results, *, name: str) -> xr.DataTree:
             stacked = stacked.swap_dims({"point": dims[0]})
         else:
             stacked = stacked.set_index(point=dims).unstack("point")
+            stacked = stacked.reindex({d: values[k] for k, d in enumerate(dims)})  # unstack sorts: grid order
         if varying:
             stacked = stacked.rename_vars({v: d for d, v in hidden.items()}).set_coords(along)
         stacked = stacked.transpose(*dims, ...)
-        stacked.attrs.update(template.attrs)
+        merged_attrs = _point_attrs(stacked, parts, dims, shape)  # (adds variables: attrs after)
+        stacked.attrs.update(merged_attrs)
         stacked.attrs["sweep_dims"] = json.dumps(dims)
         for v in list(stacked.data_vars) + list(stacked.coords):  # every variable keeps (or gets) units
             stacked[v].attrs.setdefault("units", "1")
@@ -314,6 +316,38 @@ def merge_points(paths, keys, combos, results, *, name: str) -> xr.DataTree:
     for d in dims:
         root[d].attrs.update(units="1", long_name=f"swept scenario key {d.replace('__', '.')}")
     return xr.DataTree.from_dict({"/": root, **out})
+
+
+def _point_attrs(stacked: xr.Dataset, parts: list, dims: list, shape: tuple) -> dict:
+    """The attributes of a merged stage: those equal at every point; one that differs (the seed,
+    the timings, a swept parameter) becomes the variable ``point_attrs__<name>`` on the grid
+    dims (NaN or "" at a failed point) and is listed in the attribute ``point_attrs``."""
+    present = [p for p in parts if p is not None]
+    keys = list(dict.fromkeys(k for p in present for k in p.attrs))
+    same, varying = {}, []
+    for k in keys:
+        values = [p.attrs.get(k) for p in present]
+        if all(k in p.attrs for p in present) and all(_same(v, values[0]) for v in values[1:]):
+            same[k] = values[0]
+        else:
+            varying.append(k)
+    for k in varying:
+        vals = [None if p is None else p.attrs.get(k) for p in parts]
+        numeric = all(v is None or (np.isscalar(v) and isinstance(v, (int, float, np.number))
+                                    and not isinstance(v, (bool, np.bool_))) for v in vals)
+        arr = (np.array([np.nan if v is None else float(v) for v in vals]) if numeric
+               else np.array(["" if v is None else str(v) for v in vals]))
+        stacked[f"point_attrs__{k}"] = (dims, arr.reshape(shape), {"units": "1", "long_name": f"attribute {k} "
+                                                                   f"of each point"})
+    if varying:
+        same["point_attrs"] = json.dumps(varying)
+    return same
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    return bool(a == b) if type(a) is type(b) else False
 
 
 def _fill_value(dtype: np.dtype):

@@ -150,8 +150,10 @@ def validate_dataset(ds: xr.Dataset, *, where: str = "Dataset") -> xr.Dataset:
     for c, dims in spec.coords.items():
         if c not in ds.coords:
             missing.append(f"coordinate `{c}`{dims}")
+    # ... and an attribute that differs between its points as the variable point_attrs__<name>
+    per_point = set(json.loads(ds.attrs["point_attrs"])) if lead and "point_attrs" in ds.attrs else set()
     for a in spec.attrs:
-        if a not in ds.attrs:
+        if a not in ds.attrs and not (a in per_point and f"point_attrs__{a}" in ds.data_vars):
             missing.append(f"attribute `{a}`")
     for v in list(ds.data_vars) + list(ds.coords):
         if "units" not in ds[v].attrs:
