@@ -145,6 +145,28 @@ def check_real_array(name: str, value, *, shape: tuple | None = None, unit: str 
     return arr
 
 
+#: a work estimate above this many elementary updates (a neuron step, a kernel sample, a bin
+#: count) is refused unless the caller passes ``allow_long=True``: about 3 hours on one core at
+#: ~1e9 updates/s, so only a slip (ms for s, a zero too many) meets it
+MAX_WORK = 1e13
+
+
+def check_allow_long(value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`allow_long` must be True or False; got {describe(value)}.")
+    return bool(value)
+
+
+def check_work(work: float, what: str, fix: str, *, allow_long: bool) -> None:
+    """Refuse a computation of more than :data:`MAX_WORK` updates (``what`` says which, ``fix``
+    how to make it smaller), unless ``allow_long``."""
+    if allow_long or work <= MAX_WORK:  # (NaN, from inf x 0, is refused)
+        return
+    raise ValueError(f"{what} would take about {work:.2g} updates, roughly {work / 1e9 / 3600:.3g} hours at 1e9 "
+                     f"updates/s (estimates above {MAX_WORK:.0e} are refused as a likely slip; times are in s). {fix}, "
+                     f"or pass allow_long=True to run it anyway.")
+
+
 def warn_if_ms(name: str, value: float, *, limit: float = 100.0) -> None:
     """Times are in seconds: a large value is probably milliseconds (brian2-style hint)."""
     if value > limit:

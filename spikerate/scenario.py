@@ -5,7 +5,7 @@ one NetCDF file holding a DataTree with one group per stage.
 
     description = "..."
     [network]          # builder = "cuba" | "brunel" | "custom", then the builder's parameters
-    [simulate]         # t_stop, dt, method, dtype, trials, seed, record, record_every
+    [simulate]         # t_stop, dt, method, dtype, trials, seed, record, record_every, allow_long
     [rates]            # keyword arguments of spikerate.estimators.estimate_rate -> /rates
     [transfer]         # keyword arguments of spikerate.models.measure_transfer -> /transfer
     [reduction]        # keyword arguments of spikerate.reduce.compare_reductions -> /reduction
@@ -39,7 +39,7 @@ from .io.schema import base_attrs
 from .sim import Network, brunel_network, cuba_network, simulate
 
 BUILDERS = {"cuba": cuba_network, "brunel": brunel_network}
-SIMULATE_KEYS = ("t_stop", "dt", "method", "dtype", "trials", "seed", "record", "record_every")
+SIMULATE_KEYS = ("t_stop", "dt", "method", "dtype", "trials", "seed", "record", "record_every", "allow_long")
 SECTIONS = ("description", "network", "simulate", "rates", "transfer", "reduction", "training", "ablation", "sweep")
 #: keys of the [sweep] table: the default grid of `spikerate sweep NAME` and its retries
 SWEEP_KEYS = ("grid", "retries")

@@ -7,6 +7,7 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
+from .. import _memory
 from .._validation import check_int, check_positive, describe
 
 
@@ -113,6 +114,15 @@ def _check_arrays(times, ids, trials, duration, n_neurons, n_trials, population)
     duration = check_positive("duration", duration, unit="s")
     n_neurons = check_int("n_neurons", n_neurons, minimum=1)
     n_trials = check_int("n_trials", n_trials, minimum=1)
+    # per neuron: its label and a few results; per (neuron, trial) train: row pointers and counts
+    need = 128.0 * n_neurons + 16.0 * n_neurons * n_trials
+    have = _memory.available_memory()
+    if need > have:
+        from ..errors import InsufficientMemoryError
+        raise InsufficientMemoryError(
+            f"`n_neurons` = {n_neurons} and `n_trials` = {n_trials} need about {_memory.gib(need)} for the per-neuron "
+            f"and per-train arrays but the machine has {_memory.gib(have)} available. Pass the numbers of neurons and "
+            f"trials the spikes come from (the default is the largest id + 1).")
     times = _float_1d("times", times)
     ids = _int_1d("neuron_ids", ids, times.size)
     trials = _int_1d("trial_ids", trials, times.size)

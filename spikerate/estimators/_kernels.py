@@ -134,9 +134,10 @@ def _kernel_rate(times, row_ptr, row_scale, code, sigma, lo, hi, dt, duration, b
     """
     n_out = out.shape[1]
     # the kernel at the grid offsets j dt (j = jlo..jhi): spikes on the output grid add this
-    # table (a vectorised loop) instead of evaluating the kernel
-    jlo = _first_at_or_above(0.0, sigma, dt, lo)
-    jhi = _first_at_or_above(0.0, sigma, dt, hi) - 1
+    # table (a vectorised loop) instead of evaluating the kernel; offsets beyond +-n_out reach
+    # no output sample, so a kernel wider than the output gives a table of at most 2 n_out + 3
+    jlo = _first_at_or_above(0.0, sigma, dt, lo, -n_out, n_out + 1)
+    jhi = _first_at_or_above(0.0, sigma, dt, hi, -n_out, n_out + 1) - 1
     if ((jhi + 1) * dt) / sigma <= hi:
         jhi += 1
     table = np.empty(max(0, jhi - jlo + 1))
@@ -166,8 +167,8 @@ def _add_spike(row, ts, w, code, sigma, lo, hi, dt, duration, border, table, jlo
         if b >= a:
             _axpy(row, np.uint64(g + a), table, np.uint64(a - jlo), np.uint64(b - a + 1), w)
         return
-    ka = max(0, _first_at_or_above(ts, sigma, dt, lo))
-    kb = min(n_out - 1, _first_at_or_above(ts, sigma, dt, hi) - 1)
+    ka = _first_at_or_above(ts, sigma, dt, lo, 0, n_out)
+    kb = _first_at_or_above(ts, sigma, dt, hi, 0, n_out) - 1
     if kb + 1 <= n_out - 1 and ((kb + 1) * dt - ts) / sigma <= hi:
         kb += 1  # u == hi exactly: the support is closed
     if kb < ka:
@@ -190,12 +191,20 @@ def _axpy(flat, base, tab, t0, n, w):
 
 
 @njit(cache=True)
-def _first_at_or_above(ts, sigma, dt, bound):
-    """Smallest k with (k dt - ts) / sigma >= bound (the estimate, corrected exactly)."""
-    k = int(math.ceil((ts + bound * sigma) / dt))
-    while ((k - 1) * dt - ts) / sigma >= bound:
+def _first_at_or_above(ts, sigma, dt, bound, kmin, kmax):
+    """Smallest k in [kmin, kmax) with (k dt - ts) / sigma >= bound, or kmax if there is none
+    (the estimate, clamped to [kmin, kmax] before it becomes an integer -- a kernel far wider
+    than the output would overflow int64 -- then corrected exactly)."""
+    x = (ts + bound * sigma) / dt
+    if x <= kmin:
+        k = kmin
+    elif x >= kmax:
+        k = kmax
+    else:
+        k = int(math.ceil(x))
+    while k > kmin and ((k - 1) * dt - ts) / sigma >= bound:
         k -= 1
-    while (k * dt - ts) / sigma < bound:
+    while k < kmax and (k * dt - ts) / sigma < bound:
         k += 1
     return k
 
@@ -232,7 +241,7 @@ def _add_exp_family(row, ka, kb, ts, sigma, dt, w, code):
         pre = w
     else:
         pre = w / (b * b)
-    kz = max(ka, _first_at_or_above(ts, sigma, dt, 0.0))  # first sample at or after the spike
+    kz = _first_at_or_above(ts, sigma, dt, 0.0, ka, kb + 1)  # first sample at or after the spike
     up = math.exp(dt / (sigma * b))
     k = ka
     while k < kz:  # rising side (laplacian only: the causal kernels have ka >= kz)

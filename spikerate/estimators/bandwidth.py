@@ -33,7 +33,8 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
-from .._validation import check_choice, check_int, check_real_array
+from .. import _memory
+from .._validation import check_allow_long, check_choice, check_int, check_real_array, check_work
 from ..io.schema import make_bandwidth_dataset
 from . import _kernels as K
 from ._input import SpikeTable, spike_table
@@ -49,7 +50,8 @@ _MAX_GRID_ADAPTIVE = 20_000
 def optimal_bandwidth(spikes, *, method: str = "kernel", per: str = "pooled",
                       candidates: npt.ArrayLike | None = None, n_shifts: int = 1,
                       resolution: float | None = None, duration: float | None = None,
-                      n_neurons: int | None = None, n_trials: int | None = None) -> xr.Dataset:
+                      n_neurons: int | None = None, n_trials: int | None = None,
+                      allow_long: bool = False) -> xr.Dataset:
     """Optimal histogram bin width or kernel bandwidth [s] (Shimazaki & Shinomoto).
 
     Parameters
@@ -64,7 +66,7 @@ def optimal_bandwidth(spikes, *, method: str = "kernel", per: str = "pooled",
         One value for all spikes pooled (the trains as ``n_neurons * n_trials`` sequences), or
         one per neuron (its trials as the sequences; NaN for a neuron without spikes).
     candidates : array_like, optional
-        Candidate widths [s].  Default: ``duration / N`` for N = 2 .. 500 bins (``bin``; not
+        Candidate widths [s] (for ``adaptive`` at most the duration).  Default: ``duration / N`` for N = 2 .. 500 bins (``bin``; not
         below the resolution), else 100 values log-spaced from ``max(2 resolution,
         1e-4 duration)`` to ``duration / 2``.
     n_shifts : int
@@ -77,6 +79,11 @@ def optimal_bandwidth(spikes, *, method: str = "kernel", per: str = "pooled",
         coarser resolution makes per-neuron selection on many neurons cheaper.
     duration, n_neurons, n_trials
         For array input (see :func:`estimate_rate`).
+    allow_long : bool
+        Compute even when the work estimate exceeds 1e13 updates (about 3 hours on one core:
+        ``bin``: ``n_shifts`` x (rows x the bins of every candidate + spikes x candidates);
+        ``kernel``: an FFT of the resolution grid per row).  By default such a call is refused
+        with a ValueError, as it is most likely a slip (a candidate or ``n_shifts`` far out).
 
     Returns
     -------
@@ -93,10 +100,20 @@ def optimal_bandwidth(spikes, *, method: str = "kernel", per: str = "pooled",
 
     Shimazaki H, Shinomoto S (2010) Kernel bandwidth optimization in spike rate estimation.
     J Comput Neurosci 29:171-182. https://doi.org/10.1007/s10827-009-0180-4
+
+    Raises
+    ------
+    ValueError, TypeError
+        Invalid arguments (the message names the argument); a work estimate above 1e13 updates
+        without ``allow_long=True``.
+    InsufficientMemoryError
+        The bin counts of the narrowest candidate (``bin``) would not fit in the available
+        memory.
     """
     method = check_choice("method", method, ["bin", "kernel", "adaptive"])
     per = check_choice("per", per, ["pooled", "neuron"])
     n_shifts = check_int("n_shifts", n_shifts, minimum=1)
+    allow_long = check_allow_long(allow_long)
     table = spike_table(spikes, duration=duration, n_neurons=n_neurons, n_trials=n_trials)
     dur = table.duration
     if candidates is not None:
@@ -107,6 +124,12 @@ def optimal_bandwidth(spikes, *, method: str = "kernel", per: str = "pooled",
         resolution = float(check_real_array("resolution", resolution, shape=(), unit="s", positive=True))
     if method == "adaptive" and per != "pooled":
         raise ValueError("`per` must be 'pooled' for method='adaptive'.")
+    if method == "adaptive" and candidates is not None and candidates.max() > dur:
+        # (the estimates are FFTs padded by 8 times the widest candidate, as a Gaussian cannot be
+        # cut shorter without wrapping around: a width of 1e4 durations would need 1e5 times the grid)
+        raise ValueError(f"`candidates` must be at most the duration ({dur:g} s) for method='adaptive' (a bandwidth "
+                         f"wider than the recording is not local); got {float(candidates.max()):g} s. Use "
+                         f"method='kernel' for one fixed bandwidth.")
     if per == "pooled":
         row = np.zeros(table.times.size, np.int64)
         n_rows, n_seq = 1, np.array([table.n_neurons * table.n_trials], np.float64)
@@ -124,6 +147,15 @@ def optimal_bandwidth(spikes, *, method: str = "kernel", per: str = "pooled",
             nb = np.arange(2, 501)
             candidates = dur / nb[dur / nb >= res]
             candidates = np.sort(candidates) if candidates.size else np.array([dur / 2])
+        with np.errstate(over="ignore"):
+            n_bins = np.maximum(1.0, np.round(dur / candidates))  # (inf for a candidate far below dur)
+        check_work(n_shifts * (n_rows * float(n_bins.sum()) + times.size * candidates.size),
+                   f"the bin costs ({n_shifts} shifts (`n_shifts`) x {n_rows} rows x {float(n_bins.sum()):.3g} bins "
+                   f"over the {candidates.size} `candidates`)",
+                   "Use fewer `n_shifts` or wider `candidates`", allow_long=allow_long)
+        _check_fits(8.0 * float(n_bins.max()) + 8.0 * n_rows * candidates.size,
+                    f"the bin counts of the narrowest of `candidates` ({candidates.min():g} s: "
+                    f"{float(n_bins.max()):.3g} bins of duration {dur:g} s)", "Use wider `candidates`")
         cost = np.zeros((n_rows, candidates.size))
         K._bin_cost(times, row_ptr, n_seq, dur, candidates, n_shifts, cost)
         best = _argmin_rows(cost, candidates, row_ptr)
@@ -139,6 +171,13 @@ def optimal_bandwidth(spikes, *, method: str = "kernel", per: str = "pooled",
     if candidates is None:
         candidates = np.geomspace(max(3 * h, 1e-4 * dur), dur / 2, 100 if method == "kernel" else 50)
     if method == "kernel":
+        m = int(math.floor(dur / h + 1e-9)) + 1
+        n_lag = min(m - 1, math.ceil(min(8.0 * math.sqrt(2.0) * float(candidates.max()) / h, 2.0**62)))
+        size = 1 << int(math.ceil(math.log2(max(2, m + n_lag + 1))))
+        busy = int(np.count_nonzero(np.diff(row_ptr)))
+        check_work(busy * (3.0 * size * math.log2(size) + candidates.size * (n_lag + 1.0)),
+                   f"the kernel costs ({busy} rows x an FFT of {size} points for `resolution` {h:g} s)",
+                   "Use a coarser `resolution`, per='pooled' or fewer neurons", allow_long=allow_long)
         cost = np.full((n_rows, candidates.size), np.nan)
         for r in range(n_rows):  # one FFT per train (per="neuron"); vectorised over candidates
             t = times[row_ptr[r]:row_ptr[r + 1]]
@@ -147,6 +186,14 @@ def optimal_bandwidth(spikes, *, method: str = "kernel", per: str = "pooled",
         best = _argmin_rows(cost, candidates, row_ptr)
         return _wrap(best, per, candidates, cost, table, resolution=h, reference=REF_2010, **common)
     return _adaptive(times, n_seq[0], dur, candidates, h, table, common)
+
+
+def _check_fits(need: float, what: str, fix: str) -> None:
+    have = _memory.available_memory()
+    if need > have:
+        from ..errors import InsufficientMemoryError
+        raise InsufficientMemoryError(f"{what} need about {_memory.gib(need)} but the machine has {_memory.gib(have)} "
+                                      f"available. {fix}.")
 
 
 def _argmin_rows(cost, candidates, row_ptr):
@@ -188,7 +235,7 @@ def kernel_cost(times: npt.ArrayLike, widths: npt.ArrayLike, *, duration: float,
     m = int(math.floor(duration / resolution + 1e-9)) + 1
     idx = np.clip(np.rint(t / resolution).astype(np.int64), 0, m - 1)
     counts = np.bincount(idx, minlength=m).astype(np.float64)
-    n_lag = min(m - 1, int(math.ceil(8.0 * math.sqrt(2.0) * w.max() / resolution)))
+    n_lag = min(m - 1, math.ceil(min(8.0 * math.sqrt(2.0) * w.max() / resolution, 2.0**62)))  # (inf: w far out)
     acf = _autocorrelation(counts, n_lag)  # acf[l] = sum_a c_a c_{a+l}, l = 0..n_lag
     nz = np.flatnonzero(acf)  # only lags that occur (sparse for few spikes)
     lags = nz * resolution
@@ -198,8 +245,9 @@ def kernel_cost(times: npt.ArrayLike, widths: npt.ArrayLike, *, duration: float,
     for j, wj in enumerate(w):  # vectorised over lags; the lags beyond 8 sqrt(2) w contribute < 1e-13
         m_j = np.searchsorted(lags, 8.0 * math.sqrt(2.0) * wj, side="right")
         lj, mj = lags[:m_j], mult[:m_j]
-        g2 = np.exp(-lj**2 / (4 * wj * wj)) / (2.0 * math.sqrt(math.pi) * wj)
-        g1 = np.exp(-lj**2 / (2 * wj * wj)) / (math.sqrt(2 * math.pi) * wj)
+        with np.errstate(over="ignore"):  # (w w = inf for a width far out: the Gaussians are flat, exp(-0))
+            g2 = np.exp(-lj**2 / (4 * wj * wj)) / (2.0 * math.sqrt(math.pi) * wj)
+            g1 = np.exp(-lj**2 / (2 * wj * wj)) / (math.sqrt(2 * math.pi) * wj)
         cross = mj @ g1 - n_spk / (math.sqrt(2 * math.pi) * wj)
         out[j] = (mj @ g2 - 2.0 * cross) / n_seq**2
     return out

@@ -33,7 +33,8 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
-from .._validation import check_choice, check_int, check_positive, check_real
+from .. import _memory
+from .._validation import check_allow_long, check_choice, check_int, check_positive, check_real, check_work
 from ..io.schema import make_rates_dataset
 from . import _kernels as K
 from ._input import SpikeTable, groups, spike_table
@@ -41,13 +42,18 @@ from .kernels import DEFAULT_CUTOFF, check_cutoff, get_kernel
 
 __all__ = ["estimate_rate"]
 
+#: ``sigma`` may be at most this many times the duration: a wider kernel gives a flat rate, and
+#: its border renormalisation (a difference of two CDF values) keeps only ~1e-16 sigma / duration
+#: of relative precision (3e-10 here); past ~1e16 the mass rounds to 0 and the spikes vanish
+MAX_SIGMA_RATIO = 1e6
+
 
 def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", sigma: float | None = None,
                   bin_width: float | None = None, dt: float | None = None, by: str = "neuron",
                   trials: str = "each", ci: float | None = 0.95, n_boot: int = 1000, seed: int | None = None,
                   border: str | None = None, cutoff: float | None = None, duration: float | None = None,
                   n_neurons: int | None = None, n_trials: int | None = None,
-                  population: npt.ArrayLike | None = None) -> xr.Dataset:
+                  population: npt.ArrayLike | None = None, allow_long: bool = False) -> xr.Dataset:
     """Estimate firing rates [Hz] from spike trains.
 
     Parameters
@@ -62,8 +68,9 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
         ``rectangular``, ``triangular``, ``epanechnikov``, ``gaussian`` (default), ``laplacian``,
         ``exponential`` (causal) or ``alpha`` (causal); see :mod:`spikerate.estimators.kernels`.
     sigma : float, optional
-        Standard deviation of the kernel [s] (for ``exponential`` it is tau).  Default: the
-        Shimazaki-Shinomoto (2010) optimum of the pooled spikes (Gaussian cost).
+        Standard deviation of the kernel [s] (for ``exponential`` it is tau), at most
+        ``MAX_SIGMA_RATIO`` (1e6) times the duration.  Default: the Shimazaki-Shinomoto (2010)
+        optimum of the pooled spikes (Gaussian cost).
     bin_width : float, optional
         Histogram bin width [s].  Default: the Shimazaki-Shinomoto (2007) optimum.
     dt : float, optional
@@ -92,6 +99,11 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
     duration, n_neurons, n_trials, population
         For array input only: recording length [s] (required), number of neurons and trials
         (default: largest id + 1) and a population label per neuron.
+    allow_long : bool
+        Compute even when the work estimate exceeds 1e13 updates (about 3 hours on one core:
+        kernel samples, spikes x ``min(samples, kernel support / dt)``, plus the bootstrap's
+        ``n_boot x trials x samples x rows``).  By default such a call is refused with a
+        ValueError before anything is allocated, as it is most likely a slip (``dt`` in ms).
 
     Returns
     -------
@@ -106,9 +118,11 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
     Raises
     ------
     ValueError, TypeError
-        Invalid arguments (the message names the argument).
+        Invalid arguments (the message names the argument); ``sigma`` above 1e6 times the
+        duration; a work estimate above 1e13 updates without ``allow_long=True``.
     InsufficientMemoryError
-        The output would not fit in the available memory (checked before allocating).
+        The output (or the bootstrap) would not fit in the available memory (checked before
+        allocating).
 
     Examples
     --------
@@ -126,6 +140,7 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
         if not 0.0 < ci < 1.0:
             raise ValueError(f"`ci` must be in (0, 1) or None; got {ci}.")
     n_boot = check_int("n_boot", n_boot, minimum=1)
+    allow_long = check_allow_long(allow_long)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
     seed = check_int("seed", seed, minimum=0)
@@ -152,11 +167,25 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
                 raise ValueError("`sigma` cannot be chosen from the data (there are no spikes); pass `sigma` [s].")
             attrs["bandwidth_method"] = "shimazaki2010"
         sigma = check_positive("sigma", sigma, unit="s")
+        if sigma > MAX_SIGMA_RATIO * table.duration:
+            raise ValueError(f"`sigma` must be at most {MAX_SIGMA_RATIO:g} x the duration ({table.duration:g} s); "
+                             f"got {sigma:g} s. A kernel this much wider than the recording gives a flat rate whose "
+                             f"border correction double precision cannot resolve; for the mean rate use "
+                             f"method='histogram' with bin_width=duration, else a smaller `sigma`.")
         if sigma < dt:
             warnings.warn(f"`sigma` ({sigma:g} s) is below the output step `dt` ({dt:g} s): the samples miss "
                           f"most of each kernel; use dt <= sigma / 5 or method='histogram'.", UserWarning,
                           stacklevel=2)
-        _check_memory(table, n_g, kernel_grid(table.duration, dt).size, trials)
+        n_time = _grid_size(table.duration, dt, "kernel")
+        boot = n_boot if trials == "mean" and ci is not None else 0
+        lo, hi = k.support(cutoff)
+        span = min(n_time, (hi - lo) * (sigma / dt) + 1.0)  # samples per spike (the output bounds them)
+        check_work(table.times.size * span + table.n_trials * n_g * n_time * (1 + boot),
+                   f"this estimate ({table.times.size} spikes x {span:.3g} samples each, on "
+                   f"{table.n_trials * n_g} rows of duration / `dt` = {table.duration:g} s / {dt:g} s = "
+                   f"{n_time:.3g} samples)",
+                   "Use a larger `dt` or a smaller `sigma` (or `n_boot`)", allow_long=allow_long)
+        _check_memory(table, n_g, n_time, trials, "dt", dt, boot)
         values, time = _kernel_rates(table, group_of, n_group, k.code, sigma, k.support(cutoff), dt, border)
         c = None if k.bounded else (DEFAULT_CUTOFF[k.name] if cutoff is None else cutoff)
         attrs.update(kernel=k.name, bandwidth=sigma, bin_width=math.nan, dt=dt, border=border,
@@ -175,7 +204,12 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
         bin_width = check_positive("bin_width", bin_width, unit="s")
         if bin_width > table.duration:
             raise ValueError(f"`bin_width` must be <= duration ({table.duration} s); got {bin_width}.")
-        _check_memory(table, n_g, histogram_edges(table.duration, bin_width).size - 1, trials)
+        boot = n_boot if trials == "mean" and ci is not None else 0
+        n_bins = _grid_size(table.duration, bin_width, "histogram")
+        check_work(boot * table.n_trials * n_bins * n_g if boot else 0.0,
+                   f"the bootstrap ({boot} resamples x {table.n_trials} trials x {n_bins:.3g} bins x {n_g} rows)",
+                   "Use a larger `bin_width` or a smaller `n_boot`", allow_long=allow_long)
+        _check_memory(table, n_g, n_bins, trials, "bin_width", bin_width, boot)
         values, time, bounds = _histogram_rates(table, group_of, n_group, bin_width)
         attrs.update(kernel="none", bandwidth=math.nan, bin_width=bin_width, dt=bin_width)
     values = values.reshape(table.n_trials, n_g, time.size).transpose(0, 2, 1)  # (trial, time, group)
@@ -204,20 +238,39 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
                               ci=ci if trials == "mean" else None, bin_start=bounds[0], bin_end=bounds[1], **attrs)
 
 
-def _available_memory() -> int:
-    from ..sim.simulation import available_memory
-    return available_memory()
+def _grid_size(duration: float, step: float, kind: str) -> float:
+    """Samples of :func:`kernel_grid` (``kind="kernel"``) or bins of :func:`histogram_edges`,
+    computed without building them (a float: inf when ``duration / step`` overflows)."""
+    r = duration / step
+    if not math.isfinite(r) or r > 2.0**62:
+        return math.inf if not math.isfinite(r) else r
+    if kind == "kernel":
+        return float(math.floor(r + 1e-9) + 1)
+    return float(max(1, math.ceil(r - 1e-9)))
 
 
-def _check_memory(table: SpikeTable, n_groups: int, n_time: int, trials: str) -> None:
-    need = 8 * table.n_trials * n_groups * n_time * (2 if trials == "mean" else 1)
-    have = _available_memory()
+def _check_memory(table: SpikeTable, n_groups: int, n_time: float, trials: str, step_name: str, step: float,
+                  n_boot: int = 0) -> None:
+    """Refuse, before allocating, rates (and a bootstrap band) that need more than the available
+    memory; ``step_name``/``step`` is the argument that sets ``n_time`` (``dt`` or ``bin_width``)."""
+    rows = table.n_trials * n_groups
+    rates = 8.0 * rows * n_time * (2 if trials == "mean" else 1)
+    if step_name == "bin_width":
+        rates += 8.0 * rows * n_time + 32.0 * n_time  # the counts, the edges and the bin coordinates
+    band = 2 * 8.0 * n_groups * n_time if n_boot else 0.0
+    # the resampling weights with their index arrays, and one chunk of resampled means
+    resamples = 32.0 * n_boot * table.n_trials + 24.0 * max(2_000_000, n_boot) if n_boot else 0.0
+    need = rates + band + resamples
+    have = _memory.available_memory()
     if need > have:
         from ..errors import InsufficientMemoryError
+        boot = (f"; the bootstrap {_memory.gib(band + resamples)} for {n_boot} resamples (`n_boot`)"
+                if n_boot else "")
         raise InsufficientMemoryError(
-            f"the rates need about {need / 2**30:.2f} GiB ({table.n_trials} trials x {n_groups} rows x {n_time} "
-            f"times) but the machine has {have / 2**30:.2f} GiB available. Use a larger `dt` (or `bin_width`), "
-            f"`by='population'`, or fewer neurons.")
+            f"the estimate needs about {_memory.gib(need)} ({table.n_trials} trials x {n_groups} rows x {n_time:.6g} "
+            f"{'times' if step_name == 'dt' else 'bins'}: duration / `{step_name}` = {table.duration:g} s / "
+            f"{step:g} s{boot}) but the machine has {_memory.gib(have)} available. Use a larger `{step_name}`, "
+            f"`by='population'`, fewer neurons" + (" or a smaller `n_boot`." if n_boot else "."))
 
 
 def kernel_grid(duration: float, dt: float) -> np.ndarray:

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
+from .. import _memory
 from .._validation import check_int, check_positive
 from ..io.schema import make_statistics_dataset
 from . import _kernels as K
@@ -79,6 +80,7 @@ def spike_statistics(spikes, *, fano_window: float = 0.1, n_pairs: int = 100, se
         seed = int(np.random.SeedSequence().entropy % (2**63))
     seed = check_int("seed", seed, minimum=0)
     n, n_tr = table.n_neurons, table.n_trials
+    _check_counts_memory(table, fano_window, min(n_pairs, n * (n - 1) // 2))
 
     row = table.neuron * n_tr + table.trial
     order = np.lexsort((table.times, row))
@@ -107,6 +109,23 @@ def spike_statistics(spikes, *, fano_window: float = 0.1, n_pairs: int = 100, se
                                    count_correlation=corr, duration=table.duration, n_trials=n_tr,
                                    fano_window=fano_window, n_windows=n_win // n_tr if n_tr else 0,
                                    n_pairs=int(pi.size), seed=seed, spikes_seed=table.seed)
+
+
+def _check_counts_memory(table, window: float, n_pairs: int) -> None:
+    """Refuse, before counting, window counts that do not fit: an int64 per (neuron, trial,
+    window), and four float64 copies per sampled pair for the correlations."""
+    r = table.duration / window
+    n_win = math.floor(r + 1e-9) if r < 2.0**62 else math.inf
+    per_seq = float(table.n_trials) * n_win
+    need = 8.0 * table.n_neurons * per_seq * 2 + 32.0 * n_pairs * per_seq
+    have = _memory.available_memory()
+    if need > have:
+        from ..errors import InsufficientMemoryError
+        raise InsufficientMemoryError(
+            f"the window counts need about {_memory.gib(need)} ({table.n_neurons} neurons x {table.n_trials} trials x "
+            f"{float(n_win):.3g} windows: duration / `fano_window` = {table.duration:g} s / {window:g} s, and "
+            f"{n_pairs} pairs) but the machine has {_memory.gib(have)} available. Use a larger `fano_window`, "
+            f"fewer neurons or a smaller `n_pairs`.")
 
 
 def _spike_counts(table, window: float) -> np.ndarray:

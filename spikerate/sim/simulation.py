@@ -13,7 +13,6 @@ random stream spawned from ``seed``, so results do not depend on the number of t
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from .._validation import check_choice, check_int, check_positive, describe, suggest, warn_if_ms
+from .. import _memory
+from .._validation import (check_allow_long, check_choice, check_int, check_positive, check_work, describe, suggest,
+                           warn_if_ms)
 from ..errors import InsufficientMemoryError
 from ..io.schema import make_spikes_dataset
 from . import _kernels as K
@@ -41,6 +42,16 @@ FAST_PATH = True
 _RUN_BYTES_PER_SPIKE = 8
 #: bytes per spike in the returned Dataset (float64 time + int32 neuron + int32 trial)
 DATASET_BYTES_PER_SPIKE = 16
+#: most steps of one run (spike steps are int32 in the kernels)
+MAX_STEPS = 2**31 - 2
+# A run estimated above _validation.MAX_WORK = 1e13 neuron updates is refused unless
+# ``allow_long=True``: about 3 hours on one core at the 0.7-0.8e9 updates/s measured for CUBA
+# with 4000 to 20000 neurons.
+#: a step costs about this many neuron updates whatever the network size (~1 us: ring buffer
+#: and chunk bookkeeping, measured with 5 to 500 neurons)
+STEP_WORK = 1000
+#: the firing rate [Hz] assumed for the synaptic events of the work estimate (as for memory)
+WORK_RATE = 20.0
 
 
 # ------------------------------------------------------------------------------- checks
@@ -65,17 +76,19 @@ def _check_run(network, t_stop, dt, method, dtype, trials, record, record_every)
     warn_if_ms("t_stop", t_stop, limit=1000.0)
     if dt > 0.01:
         warn_if_ms("dt", dt, limit=0.01)
-    n_steps = int(round(t_stop / dt))
+    ratio = t_stop / dt
+    if not ratio < MAX_STEPS + 0.5:  # (also inf: t_stop / dt beyond the float range)
+        raise ValueError(f"`t_stop` / `dt` = {t_stop} s / {dt} s = {ratio:.3g} steps exceeds the {MAX_STEPS} steps of "
+                         f"one run (int32 step counters); use a larger `dt` or a shorter `t_stop`, or split the run.")
+    n_steps = int(round(ratio))
     if n_steps < 1 or abs(n_steps * dt - t_stop) > 1e-9 * max(t_stop, dt):
         raise ValueError(f"`t_stop` must be a positive multiple of `dt`; got t_stop={t_stop} s, dt={dt} s "
                          f"(ratio {t_stop / dt:.6g}). Use t_stop={max(n_steps, 1) * dt:.12g}.")
-    if n_steps >= 2**31 - 1:
-        raise ValueError(f"`t_stop` / `dt` = {n_steps} steps exceeds the 2**31 - 1 steps of one run; "
-                         f"split the run or use a larger dt.")
     check_choice("method", method, METHODS)
     check_choice("dtype", dtype, DTYPES)
     trials = check_int("trials", trials, minimum=1)
-    record_every = check_int("record_every", record_every, minimum=1)
+    # (every value above n_steps records t = 0 only, as n_steps + 1 does; the kernel takes an int64)
+    record_every = min(check_int("record_every", record_every, minimum=1), n_steps + 1)
     rec = _record_indices(network, record)
     taus = [float(np.min(p.params.tau_m)) for p in network.populations]
     taus += [c.tau_s for c in network.channels if not c.is_delta]
@@ -111,21 +124,6 @@ def _record_indices(network: Network, record) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- memory
-
-
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation (MemAvailable on Linux)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 2**63 - 1
 
 
 def estimate_memory(network: Network, *, t_stop: float, dt: float = 1e-4, trials: int = 1,
@@ -166,6 +164,22 @@ def _estimate(network: Network, spec: _RunSpec, expected_rate: float = 20.0) -> 
              "recording": int(rec)}
     parts["total"] = sum(parts.values())
     return parts
+
+
+def _work(network: Network, spec: _RunSpec) -> float:
+    """Estimated cost of a run in neuron updates: every neuron every step, a fixed cost per step
+    (:data:`STEP_WORK`) and one per synaptic event at :data:`WORK_RATE` [Hz]."""
+    n_syn = sum(p.rule.expected_synapses(network.size_of(p.pre), network.size_of(p.post))
+                for p in network.projections)
+    per_trial = spec.n_steps * (network.n_neurons + STEP_WORK) + n_syn * WORK_RATE * spec.n_steps * spec.dt
+    return float(spec.trials) * per_trial
+
+
+def _check_work(network: Network, spec: _RunSpec, allow_long: bool) -> None:
+    check_work(_work(network, spec),
+               f"this run (`t_stop` / `dt` = {spec.n_steps * spec.dt:g} s / {spec.dt:g} s = {spec.n_steps} steps x "
+               f"{network.n_neurons} neurons x {spec.trials} trials)",
+               "Use a larger `dt`, a shorter `t_stop` or fewer `trials`", allow_long=allow_long)
 
 
 def _delay_steps(delay, dt, label) -> int:
@@ -455,7 +469,7 @@ def _warm_connectivity(network: Network, ft) -> None:
 def simulate(network: Network, *, t_stop: float, dt: float = 1e-4, method: str = "exact",
              trials: int = 1, seed: int | None = None, record=None, record_every: int = 1,
              dtype: str = "float64", progress: bool | None = None, max_memory: float | None = None,
-             n_threads: int | None = None) -> xr.Dataset:
+             n_threads: int | None = None, allow_long: bool = False) -> xr.Dataset:
     """Simulate ``network`` for ``t_stop`` seconds and return the spikes Dataset.
 
     Parameters
@@ -487,6 +501,11 @@ def simulate(network: Network, *, t_stop: float, dt: float = 1e-4, method: str =
         the machine has available).
     n_threads : int, optional
         Threads for parallel trials (default: ``numba.config.NUMBA_NUM_THREADS``).
+    allow_long : bool
+        Run even when the work estimate exceeds 1e13 neuron updates (about
+        3 hours on one core: ``t_stop / dt`` steps x (neurons + 1000 per step) x ``trials``,
+        plus synaptic events at 20 Hz).  By default such a run is refused with a ValueError
+        before anything is built, as it is most likely a slip (``dt`` or ``t_stop`` in ms).
 
     Returns
     -------
@@ -499,16 +518,18 @@ def simulate(network: Network, *, t_stop: float, dt: float = 1e-4, method: str =
     Raises
     ------
     ValueError, TypeError
-        Invalid arguments (the message names the argument).
+        Invalid arguments (the message names the argument); more than :data:`MAX_STEPS` steps; a
+        work estimate above 1e13 neuron updates without ``allow_long=True``.
     InsufficientMemoryError
         The estimate exceeds ``max_memory``.
     """
     spec = _check_run(network, t_stop, dt, method, dtype, trials, record, record_every)
+    _check_work(network, spec, check_allow_long(allow_long))
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
     seed = check_int("seed", seed, minimum=0)
     est = _estimate(network, spec)
-    limit = available_memory() if max_memory is None else check_positive("max_memory", max_memory, unit="bytes")
+    limit = _memory.available_memory() if max_memory is None else check_positive("max_memory", max_memory, unit="bytes")
     if est["total"] > limit:
         parts = ", ".join(f"{k} {v / 2**30:.2f} GiB" for k, v in est.items() if k != "total")
         raise InsufficientMemoryError(

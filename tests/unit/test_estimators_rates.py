@@ -10,6 +10,8 @@ from spikerate.estimators.kernels import DEFAULT_CUTOFF
 from spikerate.io import validate_dataset
 from tests.reference import naive_rates as naive
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 SMOOTH = ["gaussian", "epanechnikov", "triangular", "laplacian", "alpha"]
 
 
@@ -242,8 +244,8 @@ def test_dataset_input_refuses_array_options(small_net):
 
 def test_output_larger_than_memory_is_refused_before_allocating(monkeypatch):
     from spikerate.errors import InsufficientMemoryError
-    from spikerate.estimators import rates
-    monkeypatch.setattr(rates, "_available_memory", lambda: 10_000)
+    from spikerate import _memory
+    monkeypatch.setattr(_memory, "available_memory", lambda: 10_000)
     with pytest.raises(InsufficientMemoryError, match="larger `dt`"):
         estimate_rate((np.array([0.1]), np.array([0])), duration=1.0, n_neurons=10, sigma=0.01, dt=1e-3)
 
