@@ -33,7 +33,10 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from .. import _memory
+from .._blas import one_blas_thread
 from .._validation import check_choice, check_int, check_real_array, describe, suggest
+from ..errors import InsufficientMemoryError
 from ..models.rate import AbstractRateModel
 
 STEPS = ("euler", "exp_euler")
@@ -447,9 +450,64 @@ def _rtrl_one(pb: Problem, x, y, grads, approx=None):
     return loss
 
 
+def rtrl_memory(pb: Problem, method, *, online: bool = False) -> dict[str, float]:
+    """Bytes RTRL's sensitivity matrices need for ``pb`` (with the method's model, see
+    :func:`with_method_model`), before they are allocated: ``sensitivities`` (bytes),
+    ``n_state``, ``n_params`` (their columns: the trainable parameters' entries, ``n_state`` for
+    ``r0``; the readout needs none) and ``copies`` (how many ``n_state x n_params`` matrices
+    are alive at once).
+
+    The compiled paths keep ``P`` and ``A P`` ((n + 1) x n_params each, rate models) or five
+    n x n_params matrices (spiking models: the v', I, z rows, the spike change and what reaches
+    the synapses -- also for EProp and DiagonalRTRL, whose masks do not shrink them), plus the
+    per-sequence gradients (batch x n_params); the generic path keeps ``p`` and ``A p``
+    (n_state x n_params) for one sequence at a time; ``online`` (:func:`~spikerate.learn.fit`)
+    keeps one ``p`` per sequence of the batch and one ``A p``.
+    """
+    model = pb.model
+    B, n, ns = pb.x.shape[0], model.n, model.n_state
+    n_params = sum(ns if k == "r0" else int(np.size(getattr(model, k))) for k in pb.trainable if k != "readout")
+    if online:
+        copies, extra = B + 1.0, 0.0
+    elif _fast_applies(pb, method):
+        copies = 5.0 * n / ns if model.kind_name == "spiking" else 2.0 * (n + 1) / ns
+        extra = float(B) * n_params  # the per-sequence gradients
+    else:
+        copies, extra = 2.0, 0.0
+    return {"sensitivities": 8.0 * (copies * ns * n_params + extra), "n_state": ns, "n_params": n_params,
+            "copies": copies}
+
+
+def check_rtrl_memory(pb: Problem, method, *, online: bool = False) -> None:
+    """Refuse RTRL (and its approximations, which keep the same matrices) before it allocates
+    sensitivities larger than the available memory (:func:`rtrl_memory`)."""
+    if not isinstance(method, RTRL):
+        return
+    est = rtrl_memory(pb, method, online=online)
+    have = _memory.available_memory()
+    if est["sensitivities"] <= have:
+        return
+    spiking = pb.model.kind_name == "spiking"
+    alt = ("method=SurrogateBPTT() (memory O(batch T n), the same gradient as SurrogateRTRL)" if spiking else
+           "method=BPTT() (memory O(batch T n), the same gradient) or TruncatedBPTT(window=...)")
+    weights = [k for k in pb.trainable if k != "readout" and np.ndim(getattr(pb.model, k, 0)) == 2]
+    batch = f" x the {pb.x.shape[0]} sequences of the batch, online" if online else ""
+    raise InsufficientMemoryError(
+        f"{type(method).__name__}() needs about {_memory.gib(est['sensitivities'])} for its sensitivities "
+        f"({est['n_state']} state variables x {est['n_params']} trainable parameter entries{batch}) but the machine "
+        f"has {_memory.gib(have)} available. Use {alt}, or fewer trainable parameters with `trainable=`"
+        + (f" (the matrices {weights} have the most entries)" if weights else "")
+        + (", or a smaller batch (or online=False)" if online else "") + ".")
+
+
 def loss_and_grad(pb: Problem, method) -> tuple[float, dict[str, np.ndarray]]:
-    """Loss and gradients of a prepared problem (batch mean)."""
+    """Loss and gradients of a prepared problem (batch mean).
+
+    Raises :class:`~spikerate.errors.InsufficientMemoryError` for RTRL when its sensitivities
+    would not fit in the available memory (:func:`check_rtrl_memory`, before any allocation,
+    for the compiled paths as for the generic one)."""
     pb = with_method_model(pb, method)
+    check_rtrl_memory(pb, method)
     if _fast_applies(pb, method):
         out = _fast_loss_and_grad(pb, method)
         if out is not None:
@@ -479,6 +537,7 @@ def loss_value(pb: Problem) -> float:
     return total / pb.x.shape[0]
 
 
+@one_blas_thread
 def value_and_grad(model, x: npt.ArrayLike, y: npt.ArrayLike, *, method=None, dt: float | None = None,
                    r0: npt.ArrayLike | None = None, step: str = "euler", loss: str = "mse",
                    weights: npt.ArrayLike | None = None, readout: npt.ArrayLike | None = None,
@@ -515,6 +574,14 @@ def value_and_grad(model, x: npt.ArrayLike, y: npt.ArrayLike, *, method=None, dt
     Returns
     -------
     (loss, grads) : float and dict name -> array of the parameter's shape
+
+    Raises
+    ------
+    ValueError, TypeError
+        Invalid arguments (the message names the argument).
+    spikerate.errors.InsufficientMemoryError
+        RTRL's sensitivities (n_state x the trainable parameter entries) would not fit in the
+        available memory; checked before they are allocated.
 
     Examples
     --------
@@ -691,6 +758,7 @@ def _fast_loss_and_grad(pb: Problem, method):
     return total / B, {k: grads[k] / B for k in train}
 
 
+@one_blas_thread
 def gradient_agreement(approx: dict, exact: dict) -> dict:
     """How close an approximate gradient is to the exact one: cosine similarity and relative
     error ``||a - e|| / ||e||`` over all the parameters together (and per parameter)."""

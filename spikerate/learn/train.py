@@ -17,12 +17,13 @@ import sys
 import numpy as np
 import xarray as xr
 
+from .._blas import one_blas_thread
 from .._validation import check_int, check_real, describe
 from ..errors import TrainingError
 from ..io.schema import make_training_dataset
 from .fixed_point import fixed_point_value_and_grad, prepare_fixed_point
 from .gradients import (EXTRA, RTRL, BPTT, Problem, _approximation_mask, _forward, _output, _sens_update,
-                        _state_error, _trace_model, get_method,
+                        _state_error, _trace_model, check_rtrl_memory, get_method,
                         is_fixed_point, loss_and_grad, prepare, with_method_model)
 from .optim import SGD, Optimizer, get_optimizer, global_norm
 
@@ -92,6 +93,7 @@ def _online_epoch(pb: Problem, opt: Optimizer, state: dict, approx=None):
     return pb, total_loss, total_grad, state
 
 
+@one_blas_thread
 def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = None, epochs: int,
         dt: float | None = None,
         r0=None, step: str = "euler", loss: str = "mse", weights=None, readout=None, trainable=None,
@@ -135,6 +137,9 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
     spikerate.errors.TrainingError
         The loss or a gradient became non-finite; ``err.history`` holds the Dataset up to the
         last finite epoch.
+    spikerate.errors.InsufficientMemoryError
+        RTRL's sensitivities (one per sequence with ``online``) would not fit in the available
+        memory; checked before the first epoch.
 
     Examples
     --------
@@ -166,6 +171,7 @@ def fit(model, x, y, *, method=None, optimizer: Optimizer | str | dict | None = 
     else:
         pb = with_method_model(prepare(model, x, y, dt=dt, r0=r0, step=step, loss=loss, weights=weights,
                                        readout=readout, trainable=trainable), method)
+        check_rtrl_memory(pb, method, online=online)  # before the first epoch (again in every offline epoch)
     if progress is None:
         progress = sys.stderr.isatty()
     state = opt.init(pb.values())
@@ -256,6 +262,7 @@ def trained(model, history: xr.Dataset, *, epoch: int | None = None):
     return model.with_params(**values)
 
 
+@one_blas_thread
 def predict(model, x, *, dt: float, r0=None, step: str = "euler", readout=None) -> np.ndarray:
     """The outputs ``o_t`` (after each step) of a model for inputs ``x`` shaped as for
     :func:`~spikerate.learn.value_and_grad`: (T, n_out) or (batch, T, n_out)."""
