@@ -8,6 +8,8 @@ from spikerate.reduce import compare_reductions, population_inputs, step_and_sin
 from spikerate.reduce.compare import trace_errors
 from spikerate.sim import cuba_network
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 
 def test_with_tau_s_keeps_the_mean_input():
     net = cuba_network(n_neurons=400, p=0.1)

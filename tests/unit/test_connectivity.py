@@ -10,6 +10,8 @@ from scipy import stats
 from spikerate.sim import (AllToAll, Channel, FixedInDegree, FixedProbability, FromMatrix, LIFParams, Network,
                            Normal, Population, Projection, connectivity, simulate)
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 
 def net_with(rule, *, n_pre=300, n_post=None, autapses=True, weight=None, same=False):
     pops = [Population(name="A", n=n_pre)]

@@ -17,6 +17,8 @@ from spikerate.io.schema import validate_dataset
 from spikerate.models import (CurrentModel, RateModel, SiegertTransfer, Tanh, TwoVariableModel, find_fixed_point,
                               integrate)
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 
 class MyTanh:
     """A user transfer (value and derivative, not a built-in): takes the NumPy path."""

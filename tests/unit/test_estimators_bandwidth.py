@@ -10,6 +10,8 @@ from spikerate.estimators.bandwidth import bin_cost, kernel_cost
 from spikerate.io import validate_dataset
 from tests.reference import naive_rates as naive
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 DUR = 4.0
 
 

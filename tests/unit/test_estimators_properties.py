@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from spikerate.estimators import KERNELS, estimate_rate, spike_statistics
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 DT = 1e-3
 spike_steps = st.lists(st.integers(min_value=0, max_value=1000), min_size=0, max_size=40)
 

@@ -11,6 +11,8 @@ from spikerate.estimators.statistics import _sample_pairs
 from spikerate.io import validate_dataset
 from tests.reference import naive_rates as naive
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 
 def test_tiny_example_by_hand():
     t = np.array([0.0, 0.1, 0.3, 0.6])  # ISIs 0.1, 0.2, 0.3

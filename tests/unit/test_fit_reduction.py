@@ -12,6 +12,8 @@ from spikerate.reduce import fit_reduction, reduce
 from spikerate.reduce.fit import AffineTransfer, _Problem
 from spikerate.sim import cuba_network
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 DT, T = 1e-3, 300
 W = np.array([[0.5, -0.8], [0.7, -0.3]])
 TAUS = {"rate": {"tau": [0.010, 0.020]}, "current": {"tau": [0.010, 0.020]},

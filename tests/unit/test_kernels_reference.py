@@ -7,6 +7,8 @@ from spikerate.sim import (Channel, Current, FixedInDegree, FixedProbability, LI
                            PoissonInput, Population, Projection, TimedCurrent, Uniform, connectivity, simulate)
 from tests.reference.naive_lif import simulate_naive
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 DT = 1e-4
 
 

@@ -11,6 +11,8 @@ from spikerate.errors import TrainingError
 from spikerate.learn import RTRL, SGD, Adam, BPTT, fit, predict, tasks, trained, value_and_grad
 from spikerate.models import RateModel
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 
 def homework_reference(x, y, w, b, dt, eta, epochs):
     """The lecture's loop written out by hand for the scalar model: r += dt((w - 1) r + b + x),

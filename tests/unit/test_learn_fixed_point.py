@@ -12,6 +12,8 @@ from spikerate.learn import (BPTT, SGD, EquilibriumPropagation, ImplicitAdjoint,
 from spikerate.learn.fixed_point import fixed_point_loss, fixed_point_value_and_grad, prepare_fixed_point
 from spikerate.models import CurrentModel, RateModel, TwoVariableModel, integrate
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 KINDS = {"rate": (RateModel, dict(tau=0.02)), "current": (CurrentModel, dict(tau=0.01)),
          "two_variable": (TwoVariableModel, dict(tau_s=0.005, tau_m=0.02))}
 

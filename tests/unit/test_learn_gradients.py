@@ -13,6 +13,8 @@ from spikerate.learn import BPTT, RTRL, TruncatedBPTT, value_and_grad
 from spikerate.learn.gradients import loss_value, prepare
 from spikerate.models import CurrentModel, RateModel, TwoVariableModel
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 
 def make(kind, n, n_in, rng, per_unit_tau=True):
     tau = (lambda lo, hi: rng.uniform(lo, hi, n) if per_unit_tau else float(rng.uniform(lo, hi)))

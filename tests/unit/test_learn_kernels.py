@@ -13,6 +13,8 @@ from spikerate.learn import gradients as G
 from spikerate.learn._kernels import _tanh_value_derivative
 from spikerate.models import CurrentModel, RateModel, SiegertTransfer, Tanh
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 NAMES = ("w", "u", "b", "tau", "readout", "r0")
 METHODS = (BPTT(), RTRL(), TruncatedBPTT(window=3))
 

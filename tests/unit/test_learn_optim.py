@@ -12,6 +12,8 @@ import pytest
 
 from spikerate.learn.optim import SGD, Adam, Optimizer, clip_by_global_norm, get_optimizer, global_norm
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 
 def make_params(seed=0):
     rng = np.random.default_rng(seed)

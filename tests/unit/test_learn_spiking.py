@@ -14,6 +14,8 @@ from spikerate.learn.spiking import SpikingModel
 from spikerate.learn.surrogates import FastSigmoid, Sigmoid
 from spikerate.sim import Channel, FromMatrix, LIFParams, Network, Population, Projection, TimedCurrent, simulate
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 CASES = [dict(tau_s=5e-3, reset="to", t_ref=2e-3), dict(tau_s=0.0, reset="to", t_ref=0.0),
          dict(tau_s=5e-3, reset="to", t_ref=0.0)]
 

@@ -14,6 +14,8 @@ from spikerate.learn import surrogates as S
 from spikerate.learn.gradients import DiagonalRTRL, EProp, SurrogateBPTT, SurrogateRTRL
 from spikerate.learn.spiking import SpikingModel
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 NAMES = ("w", "u", "b", "readout", "r0")
 SURROGATES = [S.FastSigmoid(scale=10.0), S.Sigmoid(scale=5.0), S.Arctan(alpha=2.0), S.Triangle(width=1.0),
               S.Gaussian(sigma=0.5), S.Exponential(scale=5.0), S.StraightThrough(width=0.5)]

@@ -15,6 +15,8 @@ from spikerate.learn.surrogates import (SURROGATES, Arctan, Exponential, FastSig
                                         StraightThrough, Surrogate, Triangle, get_surrogate, surrogate_derivative,
                                         surrogate_value)
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 FD_EPS = np.finfo(float).eps ** (1 / 3)
 CLASSES = [FastSigmoid, Sigmoid, Arctan, Triangle, Gaussian, Exponential, StraightThrough]
 

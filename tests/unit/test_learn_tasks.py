@@ -11,6 +11,8 @@ import pytest
 from spikerate.learn.tasks import (STATIC_TASKS, TASKS, Task, circles, xor, delayed_response, flip_flop, get_task, integration,
                                    lecture_sequence, multi_sine, sine)
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 SEQUENCE_TASKS = tuple(t for t in TASKS if t not in STATIC_TASKS)
 
 SMALL = {  # fast settings per task

@@ -12,6 +12,8 @@ from spikerate.sim import (AllToAll, Channel, Current, FixedInDegree, FixedProba
                            Network, Noise, Normal, PoissonInput, Population, Projection, TimedCurrent, Uniform,
                            brunel_network, cuba_network)
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 NEURON = dict(tau_m=20e-3, t_ref=2e-3, v_th=20.0, v_reset=10.0)
 
 

@@ -13,6 +13,8 @@ import pytest
 from spikerate.models import (TRANSFERS, AbstractTransfer, LIFTransfer, Linear, Sigmoid, SiegertTransfer, Softplus,
                               Tanh, ThresholdLinear, get_transfer)
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 FD_EPS = np.finfo(float).eps ** (1 / 3)
 
 TRANSFER_CASES = [

@@ -3,6 +3,10 @@
 import tomllib
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from spikerate.models import (CurrentModel, RateModel, RateNoise, RateParams, SiegertTransfer, Tanh,
                               TwoVariableModel, TwoVariableParams, siegert)
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 EPS = np.finfo(float).eps ** (1 / 3)
 KINDS = ("rate", "current", "two_variable")
 GS = ("tanh", "sigmoid", "softplus", "siegert")

@@ -10,6 +10,8 @@ from spikerate.models.transfer import TabulatedTransfer
 from spikerate.reduce import meanfield_rates, population_inputs, reduce, synaptic_time_constants
 from spikerate.sim import brunel_network, cuba_network
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 
 @pytest.mark.parametrize("kind,cls", [("rate", RateModel), ("current", CurrentModel),
                                       ("two_variable", TwoVariableModel)])

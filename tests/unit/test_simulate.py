@@ -10,6 +10,8 @@ import pytest
 from spikerate.io import validate_dataset
 from spikerate.sim import cuba_network, estimate_memory, simulate
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 SMALL = dict(n_neurons=400, p=0.1)
 
 

@@ -9,6 +9,8 @@ import pytest
 from spikerate.sim import (Channel, Current, LIFParams, Network, Noise, PoissonInput, Population, Projection,
                            FixedProbability, simulate)
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 DT = 1e-4
 TAU_M = 20e-3
 #: threshold of a neuron that must not fire (PSPs here stay below 1 mV); the kernel holds

@@ -15,6 +15,8 @@ import scipy.special
 from spikerate.models import (ALPHA, LIFTransfer, SiegertTransfer, fb_shift, get_transfer, lif_rate,
                               lif_rate_derivatives, siegert, siegert_derivatives)
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 NEURON = dict(tau_m=20e-3, t_ref=2e-3, v_th=20.0, v_reset=10.0)
 #: central finite-difference step relative to the local scale (STYLE.md §9)
 FD_EPS = np.finfo(float).eps ** (1 / 3)

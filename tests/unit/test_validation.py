@@ -12,6 +12,8 @@ from spikerate.sim import (AllToAll, Channel, Current, FixedInDegree, FixedProba
                            Network, Population, Projection, TimedCurrent, cuba_network, estimate_memory,
                            simulate)
 
+pytestmark = pytest.mark.nojit  # small enough for NUMBA_DISABLE_JIT=1 (.ci/extended)
+
 
 def two_pop(**kw) -> Network:
     """E (8 neurons) and I (2 neurons), one exponential channel, E -> E+I all-to-all."""
