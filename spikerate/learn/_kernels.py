@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..models._kernels import (G_LIF, G_LINEAR, G_SIGMOID, G_SOFTPLUS, G_TANH, G_THRESHOLD_LINEAR, _lif_one,
                                _siegert_one)
@@ -346,22 +346,54 @@ def _rate_rtrl(w, h, inv_tau, ctau, R, G, F, E, X, offs, tau_scalar, n_cols, gra
 # mixes numpy's BLAS copy with numba's in one call (two thread pools fighting over the cores)
 
 
-@njit(cache=True)
+#: the long products below (over all T x B rows of a batch) are cut into this many row blocks
+#: whatever the number of threads; the blocks run in parallel, each a one-thread BLAS call, and
+#: partial sums are added in block order, so the rounding depends on the shapes only and the
+#: result is bit-identical across thread counts (a multi-threaded BLAS call is not)
+PRODUCT_BLOCKS = 8
+#: below this many multiply-adds one BLAS call is cheaper than the blocks
+_BLOCK_MIN_WORK = 4_000_000
+
+
+@njit(cache=True, parallel=True)
 def _dot_nn(a, b, out):
-    """out = a @ b."""
-    np.dot(a, b, out)
+    """out = a @ b, rows of ``a`` in :data:`PRODUCT_BLOCKS` parallel blocks."""
+    K = a.shape[0]
+    if K < PRODUCT_BLOCKS or K * a.shape[1] * b.shape[1] < _BLOCK_MIN_WORK:
+        np.dot(a, b, out)
+        return
+    for k in prange(PRODUCT_BLOCKS):
+        lo, hi = k * K // PRODUCT_BLOCKS, (k + 1) * K // PRODUCT_BLOCKS
+        np.dot(a[lo:hi], b, out[lo:hi])
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _dot_tn(a, b, out):
-    """out = a^T @ b."""
-    np.dot(a.T, b, out)
+    """out = a^T @ b: the sum over the rows of ``a`` and ``b`` in :data:`PRODUCT_BLOCKS` parallel
+    partial products, added in order."""
+    K = a.shape[0]
+    if K < PRODUCT_BLOCKS or K * a.shape[1] * b.shape[1] < _BLOCK_MIN_WORK:
+        np.dot(a.T, b, out)
+        return
+    parts = np.empty((PRODUCT_BLOCKS, out.shape[0], out.shape[1]))
+    for k in prange(PRODUCT_BLOCKS):
+        lo, hi = k * K // PRODUCT_BLOCKS, (k + 1) * K // PRODUCT_BLOCKS
+        np.dot(a[lo:hi].T, b[lo:hi], parts[k])
+    out[:, :] = parts[0]
+    for k in range(1, PRODUCT_BLOCKS):
+        out += parts[k]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _dot_nt(a, b, out):
-    """out = a @ b^T."""
-    np.dot(a, b.T, out)
+    """out = a @ b^T, rows of ``a`` in :data:`PRODUCT_BLOCKS` parallel blocks."""
+    K = a.shape[0]
+    if K < PRODUCT_BLOCKS or K * a.shape[1] * b.shape[0] < _BLOCK_MIN_WORK:
+        np.dot(a, b.T, out)
+        return
+    for k in prange(PRODUCT_BLOCKS):
+        lo, hi = k * K // PRODUCT_BLOCKS, (k + 1) * K // PRODUCT_BLOCKS
+        np.dot(a[lo:hi], b.T, out[lo:hi])
 
 
 # --- fixed points of rate models: Newton and the implicit gradient ------------------------------
