@@ -494,8 +494,10 @@ SCHEMAS[REDUCTION] = SchemaSpec(
 
 
 def make_reduction_dataset(*, time, population, model, tau_s, tau_ratio, rate_snn, rate_snn_sem, rate, rmse, r2,
-                           correlation, lag, drive, **attrs) -> xr.Dataset:
-    """The network's population rates next to each reduction's, with the errors (DESIGN.md §3)."""
+                           correlation, lag, drive, parameters=None, **attrs) -> xr.Dataset:
+    """The network's population rates next to each reduction's, with the errors (DESIGN.md §3);
+    ``parameters`` (optional): name -> (array with dims (tau_s, model[, population]), units,
+    long_name), written as ``param_<name>``."""
     tp = ("tau_s", "time", "population")
     mp = ("tau_s", "model", "population")
     data_vars = {
@@ -509,6 +511,9 @@ def make_reduction_dataset(*, time, population, model, tau_s, tau_ratio, rate_sn
         "lag": variable(lag, mp, units="s", long_name="lag of the model behind the network"),
         "drive": variable(drive, ("time", "population"), units="mV", long_name="external drive (mean input)"),
     }
+    for name, (values, units, long_name) in (parameters or {}).items():
+        values = np.asarray(values, float)
+        data_vars[f"param_{name}"] = variable(values, mp[:values.ndim], units=units, long_name=long_name)
     coords = {
         "time": variable(np.asarray(time, float), ("time",), units="s", long_name="time"),
         "population": variable(np.asarray(population).astype(str), ("population",), units="1",

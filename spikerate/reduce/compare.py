@@ -17,6 +17,7 @@ correlation with the network's (positive: the model lags behind).
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import numpy.typing as npt
@@ -201,7 +202,7 @@ def compare_reductions(network: Network, drive, *, tau_s: npt.ArrayLike | None =
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
 
-    rate_snn, rate_sem, rates, fitted = [], [], [], []
+    rate_snn, rate_sem, rates, fitted, reports = [], [], [], [], []
     for net in nets:
         driven = Network(populations=net.populations, channels=net.channels, projections=net.projections,
                          inputs=list(net.inputs) + [TimedCurrent(target=p.name, values=d[:, j])
@@ -226,9 +227,10 @@ def compare_reductions(network: Network, drive, *, tau_s: npt.ArrayLike | None =
             fitted.append(model)
         if fit:
             x_grid = d[np.minimum(np.rint(est.time.values / dt).astype(int), n_steps - 1)]
-            for model in fitted:
+            for kind, model in zip(kinds, fitted):
                 _, report = fit_reduction(model, est, x=x_grid, method="exp_euler", t_start=t_warmup)
                 per_model.append(report.r_fit.values)
+                reports.append((len(rates), kind, report))
         fitted.clear()
         rates.append(per_model)
     rate_snn = np.array(rate_snn)                      # (tau, time, pop)
@@ -240,12 +242,33 @@ def compare_reductions(network: Network, drive, *, tau_s: npt.ArrayLike | None =
         for m in range(len(names)):
             errs[:, i, m] = trace_errors(rates[i, m][keep], rate_snn[i][keep], rate_dt)
     drive_grid = d[np.minimum(np.rint(t_grid / dt).astype(int), n_steps - 1)]
+    parameters = _fitted_parameters(reports, names, len(taus), n_pop)
     return make_reduction_dataset(
         time=t_grid, population=np.array(network.population_names), model=np.array(names), tau_s=np.array(taus),
         tau_ratio=np.array(taus)[:, None] / tau_m[None, :], rate_snn=rate_snn, rate_snn_sem=np.array(rate_sem),
         rate=rates, rmse=errs[0], r2=errs[1], correlation=errs[2], lag=errs[3], drive=drive_grid,
+        parameters=parameters,
         seed=seed, dt=dt, rate_dt=rate_dt, sigma=sigma, trials=trials, t_warmup=t_warmup, g=g, fit=fit,
         params=network.to_dict())
+
+
+def _fitted_parameters(reports, names, n_tau, n_pop) -> dict:
+    """The fitted parameters of every ``<kind>_fit`` model and, in the row of ``<kind>``, the
+    derived values the fit started from: name -> ((tau_s, model[, population]) array, NaN where
+    a model has no such parameter, units, long_name)."""
+    out = {}
+    for i, kind, report in reports:
+        for name in json.loads(report.attrs["params"]):
+            fitted, initial = report[name], report[f"{name}_initial"]
+            if name not in out:
+                shape = (n_tau, len(names)) + ((n_pop,) if fitted.ndim else ())
+                long_name = fitted.attrs["long_name"].removeprefix("fitted ")
+                out[name] = (np.full(shape, np.nan), fitted.attrs["units"],
+                             f"{long_name}: fitted (<kind>_fit) or derived (<kind>)")
+            values = out[name][0]
+            values[i, names.index(f"{kind}_fit")] = fitted.values
+            values[i, names.index(kind)] = initial.values
+    return out
 
 
 __all__ = ["REDUCTION", "compare_reductions", "step_and_sine_drive", "trace_errors", "with_tau_s"]

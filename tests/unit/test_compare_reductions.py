@@ -68,3 +68,9 @@ def test_fit_option_adds_fitted_models_that_do_not_fit_worse():
     assert list(ds.model.values) == ["rate", "rate_fit"]
     derived, fitted = ds.rmse.values[0, 0], ds.rmse.values[0, 1]
     assert np.all(fitted <= derived + 1e-9)  # least squares from the derived model never does worse
+    # the fitted parameters, next to the derived values the fit started from
+    assert ds["param_tau"].dims == ("tau_s", "model", "population") and ds["param_tau"].attrs["units"] == "s"
+    np.testing.assert_allclose(ds["param_tau"].values[0, 0], 20e-3)  # derived: the membrane time constant
+    assert ds["param_w_scale"].values[0, 0] == 1.0 and ds["param_gain"].values[0, 0].tolist() == [1.0, 1.0]
+    assert np.all(np.isfinite(ds["param_tau"].values[0, 1])) and np.all(ds["param_tau"].values[0, 1] > 0)
+    validate_dataset(ds)
