@@ -35,7 +35,7 @@ import xarray as xr
 
 from ._validation import suggest
 from .errors import ScenarioError
-from .io.schema import base_attrs
+from .io.schema import SCENARIO, base_attrs
 from .sim import Network, brunel_network, cuba_network, simulate
 
 BUILDERS = {"cuba": cuba_network, "brunel": brunel_network}
@@ -266,6 +266,6 @@ def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
     for ds in groups.values():
         ds.attrs["scenario"] = sc.name
     wall = time.perf_counter() - t0
-    root = xr.Dataset(attrs=base_attrs("spikerate.scenario/1", scenario=sc.name, description=sc.description,
+    root = xr.Dataset(attrs=base_attrs(SCENARIO, scenario=sc.name, description=sc.description,
                                        config=json.dumps(sc.config), wall_time=wall))
     return xr.DataTree.from_dict({"/": root, **{f"/{k}": v for k, v in groups.items()}})

@@ -108,6 +108,6 @@ def load(path: str | os.PathLike, *, validate: bool = True) -> xr.Dataset | xr.D
     if validate:
         for node in tree.subtree:
             ds = node.to_dataset(inherit=False)
-            if ds.data_vars:
+            if ds.data_vars or "schema" in ds.attrs:  # (a scenario's root holds attributes only)
                 validate_dataset(ds, where=f"group {node.path!r} of {path.name}")
     return tree

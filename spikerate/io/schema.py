@@ -144,12 +144,12 @@ def validate_dataset(ds: xr.Dataset, *, where: str = "Dataset") -> xr.Dataset:
         want = " or ".join(map(str, allowed))
         dims = ds[var].dims[len(lead):] if var in ds.data_vars and ds[var].dims[:len(lead)] == lead else None
         if var not in ds.data_vars:
-            missing.append(f"variable `{var}`{want}")
+            missing.append(f"variable `{var}` {want}")
         elif dims not in allowed:
             missing.append(f"variable `{var}` with dims {want} (has {ds[var].dims})")
     for c, dims in spec.coords.items():
         if c not in ds.coords:
-            missing.append(f"coordinate `{c}`{dims}")
+            missing.append(f"coordinate `{c}` {dims}")
     # ... and an attribute that differs between its points as the variable point_attrs__<name>
     per_point = set(json.loads(ds.attrs["point_attrs"])) if lead and "point_attrs" in ds.attrs else set()
     for a in spec.attrs:
@@ -591,6 +591,12 @@ SCHEMAS["spikerate.ablation/1"] = SchemaSpec(
     coords={"task": ("task",), "surrogate": ("surrogate",), "gradient": ("gradient",), "seed": ("seed",)},
     attrs=COMMON_ATTRS + ("tasks", "epochs", "exact"),
 )
+
+
+#: the root group of a scenario's result file (spikerate.scenario.run_scenario): no variables
+SCENARIO = "spikerate.scenario/1"
+SCHEMAS[SCENARIO] = SchemaSpec(variables={}, coords={},
+                               attrs=COMMON_ATTRS + ("scenario", "description", "config", "wall_time"))
 
 
 SCHEMAS["spikerate.sweep/1"] = SchemaSpec(
