@@ -362,20 +362,26 @@ def _empty_like(ds: xr.Dataset) -> xr.Dataset:
 
 
 def _pad(ds: xr.Dataset, sizes: dict) -> xr.Dataset:
-    pad = {d: (0, sizes[d] - ds.sizes.get(d, 0)) for d in sizes if ds.sizes.get(d, 0) < sizes[d]}
+    """``ds`` grown to ``sizes`` along the dims where it is shorter, filled with
+    :func:`_fill_value` (strings: ""); coordinates along a padded dim are dropped (the caller
+    stacks varying ones as variables first).  Built from numpy arrays directly: xarray's pad and
+    assign_coords, point by point, cost more than the whole merge."""
+    pad = {d for d in sizes if ds.sizes.get(d, 0) < sizes[d]}
     if not pad:
         return ds
-    out = {}
-    for k, v in ds.data_vars.items():
-        widths = {d: pad[d] for d in v.dims if d in pad}
-        if not widths:
-            out[k] = v
-        elif v.dtype.kind in "fciub":
-            out[k] = v.pad(widths, constant_values=_fill_value(v.dtype))
-        else:
-            out[k] = v.astype(str).pad(widths, constant_values="")
-    res = xr.Dataset(out, attrs=ds.attrs)
-    for c, v in ds.coords.items():
-        if not any(d in pad for d in v.dims):
-            res = res.assign_coords({c: v})
-    return res
+    data, coords = {}, {}
+    for k, v in ds.variables.items():
+        is_coord = k in ds.coords
+        if not pad.intersection(v.dims):
+            (coords if is_coord else data)[k] = v
+            continue
+        if is_coord:
+            continue
+        values = np.asarray(v.values)
+        if values.dtype.kind not in "fciub":
+            values = values.astype(str)
+        out = np.full(tuple(sizes[d] if d in pad else n for d, n in zip(v.dims, v.shape)),
+                      _fill_value(values.dtype), dtype=values.dtype)
+        out[tuple(slice(0, n) for n in v.shape)] = values
+        data[k] = xr.Variable(v.dims, out, v.attrs)
+    return xr.Dataset(data, coords=coords, attrs=ds.attrs)
