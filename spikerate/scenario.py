@@ -239,8 +239,9 @@ def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
         groups["spikes"] = _run_stage(sc, "simulate", simulate, network, progress=progress, **extra)
     stages = _stage_functions() if any(k in sc.config for k in ("rates", "transfer", "reduction", "training",
                                                                  "ablation")) else {}
-    if "rates" in sc.config:
-        groups["rates"] = _run_stage(sc, "rates", stages["rates"], groups["spikes"])
+    if "rates" in sc.config:  # the bootstrap seed follows the simulation's unless [rates] sets one
+        extra = {} if "seed" in sc.config["rates"] else {"seed": int(groups["spikes"].attrs["seed"])}
+        groups["rates"] = _run_stage(sc, "rates", stages["rates"], groups["spikes"], **extra)
     if "transfer" in sc.config:
         groups["transfer"] = _run_stage(sc, "transfer", stages["transfer"], progress=progress)
     if "reduction" in sc.config:

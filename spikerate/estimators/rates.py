@@ -89,7 +89,8 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
     n_boot : int
         Bootstrap resamples of the trials.
     seed : int, optional
-        Seed of the bootstrap (stored in ``attrs["seed"]``; None draws one).
+        Seed of the bootstrap (stored in ``attrs["seed"]``; None draws one when a bootstrap runs,
+        i.e. ``trials="mean"`` with a ``ci``; otherwise nothing is random and no seed is stored).
     border : {"renormalize", "none"}, optional
         Border handling of kernel estimates.  Default: ``renormalize`` for symmetric kernels,
         ``none`` for the causal ones (their mass near the end of the recording tends to 0).
@@ -141,14 +142,16 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
             raise ValueError(f"`ci` must be in (0, 1) or None; got {ci}.")
     n_boot = check_int("n_boot", n_boot, minimum=1)
     allow_long = check_allow_long(allow_long)
-    if seed is None:
+    bootstrap = trials == "mean" and ci is not None
+    if seed is None and bootstrap:  # (without a bootstrap nothing is random: no seed is drawn or stored)
         seed = int(np.random.SeedSequence().entropy % (2**63))
-    seed = check_int("seed", seed, minimum=0)
+    if seed is not None:
+        seed = check_int("seed", seed, minimum=0)
     group_of, labels, n_group = groups(table, by)
     n_g = labels.size
 
     attrs = dict(estimator=method, by=by, trials=trials, duration=table.duration, seed=seed,
-                 n_boot=n_boot if trials == "mean" and ci is not None else None, spikes_seed=table.seed)
+                 n_boot=n_boot if bootstrap else None, spikes_seed=table.seed)
     if method == "kernel":
         if bin_width is not None:
             raise ValueError("`bin_width` applies to method='histogram'; for kernels give `sigma` (and `dt`).")

@@ -302,3 +302,20 @@ def test_kernel_rates_bit_identical_whatever_numba_num_threads():
                              check=True)
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_a_seed_is_drawn_and_stored_only_when_a_bootstrap_runs():
+    from spikerate.scenario import Scenario, run_scenario
+    from spikerate.sim import cuba_network, simulate
+    spikes = simulate(cuba_network(n_neurons=200, p=0.1), t_stop=0.1, seed=2, trials=2)
+    plain = estimate_rate(spikes, by="population", sigma=5e-3, dt=1e-3)  # trials="each": nothing random
+    assert "seed" not in plain.attrs
+    boot = estimate_rate(spikes, by="population", trials="mean", sigma=5e-3, dt=1e-3, n_boot=50)
+    assert isinstance(boot.attrs["seed"], int)
+    # in a scenario the bootstrap follows the simulation's seed: the same scenario, the same bands
+    config = {"network": {"builder": "cuba", "n_neurons": 200, "p": 0.1},
+              "simulate": {"t_stop": 0.1, "seed": 4, "trials": 2},
+              "rates": {"by": "population", "trials": "mean", "sigma": 5e-3, "dt": 1e-3, "n_boot": 50}}
+    a, b = (run_scenario(Scenario(name="r", config=config), progress=False)["rates"].to_dataset() for _ in range(2))
+    assert a.attrs["seed"] == 4
+    np.testing.assert_array_equal(a["rate_low"].values, b["rate_low"].values)
