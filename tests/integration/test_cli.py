@@ -385,3 +385,42 @@ def test_show_prints_the_reduction_errors(tmp_cwd, capsys):
     assert main(["show", "r.nc"]) == 0
     out = capsys.readouterr().out
     assert "RMSE [Hz] / R^2" in out and "two_variable" in out and "tau_s   5.00 ms" in out
+
+
+#: attributes that record when and how fast a run went, not what it computed (docs/datasets.md)
+RUN_DEPENDENT = ("created", "compile_time", "build_time", "run_time", "wall_time")
+
+
+def _without_run_dependent(tree):
+    out = {}
+    for node in tree.subtree:
+        ds = node.to_dataset(inherit=False)
+        ds.attrs = {k: v for k, v in ds.attrs.items() if k not in RUN_DEPENDENT and not k.startswith(
+            ("time_per_epoch", "peak_memory"))}
+        out[node.path] = ds
+    return out
+
+
+@pytest.mark.parametrize("name, sets", [
+    ("cuba", [*SMALL, "--set", "simulate.trials=3"]),
+    ("homework", []),
+])
+def test_same_scenario_same_file_across_runs_and_thread_counts(tmp_cwd, name, sets):
+    """The same scenario and seed give the same file, whatever the number of threads (numba,
+    OpenMP, OpenBLAS): every variable and every attribute except the run-dependent ones."""
+    root = str(Path(__file__).resolve().parents[2])
+    files = []
+    for k, threads in enumerate(("1", "2", "2")):
+        env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               **{v: threads for v in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                        "MKL_NUM_THREADS")}}
+        files.append(f"{name}{k}.nc")
+        run = subprocess.run([sys.executable, "-m", "spikerate", "run", name, *sets, "--out", files[-1], "-q"],
+                             capture_output=True, text=True, env=env, timeout=300)
+        assert run.returncode == 0, run.stderr
+    first = _without_run_dependent(load(files[0]))
+    for other in files[1:]:
+        again = _without_run_dependent(load(other))
+        assert list(again) == list(first)
+        for path, ds in first.items():
+            xr.testing.assert_identical(again[path], ds)
