@@ -42,7 +42,7 @@ BUILDERS = {"cuba": cuba_network, "brunel": brunel_network}
 SIMULATE_KEYS = ("t_stop", "dt", "method", "dtype", "trials", "seed", "record", "record_every", "allow_long")
 SECTIONS = ("description", "network", "simulate", "rates", "transfer", "reduction", "training", "ablation", "sweep")
 #: keys of the [sweep] table: the default grid of `spikerate sweep NAME` and its retries
-SWEEP_KEYS = ("grid", "retries")
+SWEEP_KEYS = ("grid", "retries", "stage", "chunk")
 DEFAULT = "reduction"
 
 
@@ -227,13 +227,37 @@ def _run_stage(sc: Scenario, section: str, func, *args, **extra):
         raise ScenarioError(f"[{section}] of scenario {sc.name!r}: {exc}") from exc
 
 
-def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
-    """Run every stage of ``sc`` in order (network -> /spikes -> /rates; /transfer) and return
-    the DataTree, one group per stage."""
+#: the groups a scenario can produce, in the order they run
+STAGES = ("spikes", "rates", "transfer", "reduction", "training", "ablation")
+
+
+def scenario_stages(sc: Scenario) -> list[str]:
+    """The groups ``run_scenario(sc)`` writes, in order."""
+    cfg = sc.config
+    out = []
+    if "network" in cfg and ("simulate" in cfg or "reduction" not in cfg):
+        out.append("spikes")
+    out += [g for g in STAGES[1:] if g in cfg]
+    return out
+
+
+def run_scenario(sc: Scenario, *, progress: bool | None = None, stage: str | None = None) -> xr.DataTree:
+    """Run every stage of ``sc`` in order (network -> /spikes -> /rates; /transfer, /reduction,
+    /training, /ablation) and return the DataTree, one group per stage.  ``stage`` runs only that
+    group (and what it needs: /rates needs /spikes) and returns it alone."""
     t0 = time.perf_counter()
+    if stage is not None:
+        have = scenario_stages(sc)
+        if stage not in have:
+            raise ScenarioError(f"`stage` {stage!r} is not a stage of scenario {sc.name!r}; it has {have}."
+                                + suggest(str(stage), have))
+        sc = Scenario(name=sc.name, source=sc.source, config={
+            k: v for k, v in sc.config.items()
+            if k not in STAGES[1:] or k == stage})  # the other stages' tables dropped
     groups = {}
     network = build_network(sc) if "network" in sc.config else None
-    if network is not None and ("simulate" in sc.config or "reduction" not in sc.config):
+    if network is not None and ("simulate" in sc.config or "reduction" not in sc.config) and \
+            stage in (None, "spikes", "rates"):
         simcfg = dict(sc.config.get("simulate", {}))
         extra = {} if "t_stop" in simcfg else {"t_stop": 1.0}
         groups["spikes"] = _run_stage(sc, "simulate", simulate, network, progress=progress, **extra)
@@ -264,6 +288,8 @@ def run_scenario(sc: Scenario, *, progress: bool | None = None) -> xr.DataTree:
         groups["training"] = _run_stage(sc, "training", stages["training"], progress=progress)
     if "ablation" in sc.config:
         groups["ablation"] = _run_stage(sc, "ablation", stages["ablation"], progress=progress)
+    if stage is not None:
+        groups = {stage: groups[stage]}
     for ds in groups.values():
         ds.attrs["scenario"] = sc.name
     wall = time.perf_counter() - t0

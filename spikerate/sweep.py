@@ -37,12 +37,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ._validation import check_int, describe
+from ._validation import check_int, describe, suggest
 from .errors import ScenarioError
 from .io import save
 from .io.arrays import load_arrays, save_arrays
 from .io.schema import base_attrs
-from .scenario import Scenario, apply_overrides, load_scenario, parse_value, run_scenario
+from .scenario import Scenario, apply_overrides, load_scenario, parse_value, run_scenario, scenario_stages
 
 SWEEP = "spikerate.sweep/1"
 
@@ -100,7 +100,7 @@ def _run_point(scenario_source: dict, sets: list[str], path: str) -> dict:
     try:
         sc = Scenario(name=scenario_source["name"], config=scenario_source["config"],
                       source=scenario_source.get("source"))
-        tree = run_scenario(apply_overrides(sc, sets), progress=False)
+        tree = run_scenario(apply_overrides(sc, sets), progress=False, stage=scenario_source.get("stage"))
         save_arrays(tree, path)
         return {"status": "ok", "error": "", "wall_time": time.perf_counter() - t0, "tree": tree}
     except Exception as exc:  # noqa: BLE001 - recorded per point, the sweep goes on
@@ -150,7 +150,8 @@ def _client(client):
 
 
 def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, client=None, retries: int = 1,
-          resume: bool = False, sets: list[str] | None = None, chunk: int | None = None) -> xr.DataTree:
+          resume: bool = False, sets: list[str] | None = None, chunk: int | None = None,
+          stage: str | None = None) -> xr.DataTree:
     """Run ``scenario`` at every point of ``grid`` on dask and merge the results (module docstring).
 
     Parameters
@@ -172,6 +173,9 @@ def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, clien
     chunk : int, optional
         Points per dask task (each still written as it finishes).  Default: up to 4, keeping at
         least 8 tasks per worker, which shares the per-task overhead without unbalancing the end.
+    stage : str, optional
+        Run (and merge) only this stage of the scenario at each point, e.g. ``"reduction"``
+        (``run_scenario(..., stage=...)``); checked before any point runs.
 
     Returns
     -------
@@ -192,7 +196,8 @@ def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, clien
     paths = [points_dir / f"point-{i:05d}.npz" for i in range(len(combos))]
     manifest = points_dir / "grid.json"
     spec = json.dumps({"scenario": sc.name, "grid": {k: [_toml(v) for v in vs] for k, vs in grid.items()},
-                       "sets": list(sets or []), "config": sc.config}, sort_keys=True, default=str)
+                       "sets": list(sets or []), "config": sc.config, "stage": stage}, sort_keys=True,
+                      default=str)
     if manifest.exists() and resume and manifest.read_text() != spec:
         raise ValueError(f"`resume`: {points_dir} holds the points of a different sweep (scenario, grid or "
                          f"settings changed); use another `out` or resume=False.")
@@ -203,7 +208,12 @@ def sweep(scenario: str | Scenario, grid: dict, *, out: str | os.PathLike, clien
     if not resume:
         for p in paths:
             p.unlink(missing_ok=True)
-    source = {"name": sc.name, "config": sc.config, "source": str(sc.source) if sc.source else None}
+    if stage is not None and stage not in scenario_stages(sc):
+        have = scenario_stages(sc)
+        raise ScenarioError(f"`stage` {stage!r} is not a stage of scenario {sc.name!r}; it has {have}."
+                            + suggest(str(stage), have))
+    source = {"name": sc.name, "config": sc.config, "source": str(sc.source) if sc.source else None,
+              "stage": stage}
     point_sets = [[f"{k}={_toml(v)}" for k, v in zip(keys, combo)] for combo in combos]
     results = {i: {"status": "ok", "error": "", "wall_time": float("nan")} for i in range(len(combos))
                if i not in todo}

@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a scenario value, e.g. --set network.n_neurons=1000 (repeatable)")
     r.add_argument("--quiet", "-q", action="store_true", help="no summary and no progress bar")
     r.add_argument("--plot", action="store_true", help="also write a PNG per stage next to the output file")
+    r.add_argument("--stage", default=None, help="run only this stage (e.g. reduction; /rates also runs /spikes) "
+                                                  "and write it alone")
     sw = sub.add_parser("sweep", help="run a scenario over a grid of values on dask and merge the results")
     sw.add_argument("scenario", help="bundled scenario name or a .toml file")
     sw.add_argument("--grid", "-g", action="append", default=[], metavar="KEY=V1,V2,...",
@@ -50,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
                          "'sync' runs the points here one by one")
     sw.add_argument("--out", "-o", default=None, help="merged result (default: NAME_sweep.nc); points go to OUT.points/")
     sw.add_argument("--resume", action="store_true", help="keep the points already in OUT.points/ and run the rest")
-    sw.add_argument("--retries", type=int, default=1, help="retries of a failing point (default 1)")
+    sw.add_argument("--retries", type=int, default=None,
+                    help="retries of a failing point (default: the scenario's [sweep] retries, else 1)")
+    sw.add_argument("--stage", default=None, help="run and merge only this stage of the scenario at each point")
     sw.add_argument("--chunk", type=int, default=None,
                     help="points per dask task (default: up to 4, at least 8 tasks per worker)")
     sub.add_parser("list", help="list the bundled scenarios")
@@ -94,7 +98,7 @@ def _run(args) -> int:
     if out.is_dir():
         raise IsADirectoryError(f"`--out` {str(out)!r} is a directory; give a file name such as {str(out / (sc.name + '.nc'))!r}.")
     t0 = time.perf_counter()
-    tree = run_scenario(sc, progress=False if args.quiet else None)
+    tree = run_scenario(sc, progress=False if args.quiet else None, stage=args.stage)
     save(tree, out)
     wall = time.perf_counter() - t0
     if not args.quiet:
@@ -125,9 +129,14 @@ def _sweep(args) -> int:
                          "or a scenario with a [sweep] grid.")
     grid = parse_grid(args.grid) if args.grid else dict(table["grid"])
     out = Path(args.out) if args.out else Path(f"{sc.name}_sweep.nc")
+
+    def setting(name, default):  # the command line, else the scenario's [sweep] table
+        value = getattr(args, name)
+        return table.get(name, default) if value is None else value
+
     t0 = time.perf_counter()
-    tree = sweep(sc, grid, out=out, client=args.scheduler, retries=args.retries, resume=args.resume,
-                 sets=args.sets, chunk=args.chunk)
+    tree = sweep(sc, grid, out=out, client=args.scheduler, retries=setting("retries", 1), resume=args.resume,
+                 sets=args.sets, chunk=setting("chunk", None), stage=setting("stage", None))
     root = tree.to_dataset()
     n, failed = int(root.attrs["n_points"]), int(root.attrs["n_failed"])
     print(f"{sc.name}: {n} points, {failed} failed, wall time {time.perf_counter() - t0:.1f} s -> {out}")

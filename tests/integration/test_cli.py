@@ -424,3 +424,16 @@ def test_same_scenario_same_file_across_runs_and_thread_counts(tmp_cwd, name, se
         assert list(again) == list(first)
         for path, ds in first.items():
             xr.testing.assert_identical(again[path], ds)
+
+
+def test_run_and_sweep_one_stage(tmp_cwd, capsys):
+    small = [*SMALL_BY_SECTION["network"], *SMALL_BY_SECTION["simulate"], *SMALL_BY_SECTION["reduction"],
+             "--set", "reduction.fit=false"]
+    assert main(["run", "reduction", *small, "--stage", "reduction", "--out", "r.nc", "-q"]) == 0
+    assert list(load("r.nc").children) == ["reduction"]
+    assert main(["sweep", "reduction", *small, "--stage", "reduction", "--scheduler", "sync",
+                 "--grid", "reduction.seed=0:2", "--out", "s.nc"]) == 0
+    assert list(load("s.nc").children) == ["reduction"]
+    capsys.readouterr()
+    assert main(["run", "cuba", *SMALL, "--stage", "reduction"]) == 2
+    assert "`stage` 'reduction' is not a stage of scenario 'cuba'; it has ['spikes']" in _error_line(capsys)

@@ -151,3 +151,23 @@ def test_grid_order_is_kept_and_differing_attributes_are_per_point(tmp_path):
     assert "seed" not in ds.attrs and "seed" in ds.attrs["point_attrs"] and ds.attrs["dt"] == 1e-4
     assert list(tree.to_dataset()["status"].values[0]) == ["ok", "failed", "ok"]
     assert (ds["neuron"].values[:, 2, 100:] == -1).all()  # the 100-neuron points are padded
+
+
+def test_one_stage_of_a_scenario(tmp_path):
+    """stage= runs only that group (and what it needs) at each point and merges it alone."""
+    from spikerate.errors import ScenarioError
+    from spikerate.scenario import run_scenario, scenario_stages
+    sc = apply_overrides(load_scenario("reduction"), ["network.n_neurons=200", "reduction.t_stop=0.2",
+                                                       "reduction.tau_s=[0.005]", "reduction.fit=false",
+                                                       "simulate.t_stop=0.05"])
+    assert scenario_stages(sc) == ["spikes", "reduction"]
+    alone = run_scenario(sc, progress=False, stage="reduction")
+    assert list(alone.children) == ["reduction"]
+    full = run_scenario(sc, progress=False)
+    np.testing.assert_array_equal(alone["reduction"]["rmse"].values, full["reduction"]["rmse"].values)
+    with pytest.raises(ScenarioError, match="`stage` 'reductoin'.*Did you mean `reduction`"):
+        run_scenario(sc, stage="reductoin")
+    tree = sweep(sc, {"reduction.seed": [0, 1]}, out=tmp_path / "st.nc", client="sync", stage="reduction")
+    assert list(tree.children) == ["reduction"] and tree["reduction"]["rmse"].dims[0] == "reduction__seed"
+    with pytest.raises(ScenarioError, match="not a stage of scenario"):
+        sweep(sc, {"reduction.seed": [0]}, out=tmp_path / "x.nc", client="sync", stage="training")
