@@ -180,7 +180,7 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
                           f"most of each kernel; use dt <= sigma / 5 or method='histogram'.", UserWarning,
                           stacklevel=2)
         n_time = _grid_size(table.duration, dt, "kernel")
-        boot = n_boot if trials == "mean" and ci is not None else 0
+        boot = n_boot if bootstrap else 0
         lo, hi = k.support(cutoff)
         span = min(n_time, (hi - lo) * (sigma / dt) + 1.0)  # samples per spike (the output bounds them)
         check_work(table.times.size * span + table.n_trials * n_g * n_time * (1 + boot),
@@ -207,7 +207,7 @@ def estimate_rate(spikes, *, method: str = "kernel", kernel: str = "gaussian", s
         bin_width = check_positive("bin_width", bin_width, unit="s")
         if bin_width > table.duration:
             raise ValueError(f"`bin_width` must be <= duration ({table.duration} s); got {bin_width}.")
-        boot = n_boot if trials == "mean" and ci is not None else 0
+        boot = n_boot if bootstrap else 0
         n_bins = _grid_size(table.duration, bin_width, "histogram")
         check_work(boot * table.n_trials * n_bins * n_g if boot else 0.0,
                    f"the bootstrap ({boot} resamples x {table.n_trials} trials x {n_bins:.3g} bins x {n_g} rows)",
