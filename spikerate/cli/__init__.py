@@ -196,12 +196,43 @@ def _list() -> int:
     return 0
 
 
+def _point_value(ds, name, index, default):
+    """An attribute of one point of a merged stage: the attribute, or its per-point variable."""
+    if f"point_attrs__{name}" in ds:
+        return ds[f"point_attrs__{name}"].values[index]
+    return ds.attrs.get(name, default)
+
+
+def _swept_spike_lines(ds, most: int = 12) -> list[str]:
+    """Per point of a swept spike table: the grid values, the spikes and the mean rate."""
+    grid = json.loads(ds.attrs["sweep_dims"])
+    shape = tuple(ds.sizes[d] for d in grid)
+    times = ds["spike_time"].values
+    lines = []
+    for flat in range(int(np.prod(shape))):
+        index = np.unravel_index(flat, shape)
+        if flat == most:
+            lines.append(f"... {int(np.prod(shape)) - most} more points")
+            break
+        label = ", ".join(f"{d.replace('__', '.')}={ds[d].values[i]}" for d, i in zip(grid, index))
+        spikes = int(np.isfinite(times[index]).sum())
+        neurons = (int((ds["neuron"].values[index] >= 0).sum()) if ds["neuron"].ndim > 1
+                   else ds.sizes["neuron"])
+        duration = float(_point_value(ds, "duration", index, np.nan))
+        trials = float(_point_value(ds, "n_trials", index, 1))
+        if not np.isfinite(duration) or neurons == 0:
+            lines.append(f"{label}: no result (failed point)")
+            continue
+        lines.append(f"{label}: {neurons} neurons, {spikes} spikes, {spikes / (neurons * duration * trials):.2f} Hz")
+    return lines
+
+
 def _show(file: str) -> int:
     import xarray as xr
 
     from ..io import load
     obj = load(file)
-    nodes = [("/", obj)] if isinstance(obj, xr.Dataset) else [(n.path, n.to_dataset(inherit=False))
+    nodes = [("/", obj)] if isinstance(obj, xr.Dataset) else [(n.path, n.to_dataset())  # (with the grid coords)
                                                              for n in obj.subtree]
     for path, ds in nodes:
         if not ds.data_vars and not ds.attrs:
@@ -213,9 +244,12 @@ def _show(file: str) -> int:
         dims = ", ".join(f"{k}={v}" for k, v in ds.sizes.items())
         if dims:
             print(f"  dims: {dims}")
-        if "sweep_dims" in ds.attrs:  # a stage merged over a sweep grid: per-point summaries would mislead
+        if "sweep_dims" in ds.attrs:  # a stage merged over a sweep grid
             print(f"  swept over {', '.join(json.loads(ds.attrs['sweep_dims']))} (select a point with "
                   f"xarray .sel to summarise it)")
+            if schema.startswith("spikerate.spikes/"):
+                for line in _swept_spike_lines(ds):
+                    print("    " + line)
             continue
         if schema.startswith("spikerate.sweep/"):
             st = ds["status"].values

@@ -139,7 +139,7 @@ def test_a_merged_sweep_plots_as_heatmaps(tmp_path):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.02", "0.05"]
 
 
-def test_grid_order_is_kept_and_differing_attributes_are_per_point(tmp_path):
+def test_grid_order_is_kept_and_differing_attributes_are_per_point(tmp_path, capsys):
     """Unsorted grid values keep their order; an attribute that differs between points (the
     seed, the network size, timings) is a variable on the grid dims, never the first point's."""
     tree = sweep("cuba", {"simulate.seed": [2, 1], "network.n_neurons": [200, -5, 100]}, out=tmp_path / "o.nc",
@@ -151,6 +151,13 @@ def test_grid_order_is_kept_and_differing_attributes_are_per_point(tmp_path):
     assert "seed" not in ds.attrs and "seed" in ds.attrs["point_attrs"] and ds.attrs["dt"] == 1e-4
     assert list(tree.to_dataset()["status"].values[0]) == ["ok", "failed", "ok"]
     assert (ds["neuron"].values[:, 2, 100:] == -1).all()  # the 100-neuron points are padded
+    from spikerate.cli import main  # `spikerate show` summarises every point
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "o.nc")]) == 0
+    out = capsys.readouterr().out
+    n = int(np.isfinite(ds["spike_time"].values[0, 0]).sum())
+    assert f"simulate.seed=2, network.n_neurons=200: 200 neurons, {n} spikes, {n / (200 * 0.05):.2f} Hz" in out
+    assert "simulate.seed=1, network.n_neurons=-5: no result (failed point)" in out
 
 
 def test_one_stage_of_a_scenario(tmp_path):
