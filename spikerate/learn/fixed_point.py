@@ -42,7 +42,7 @@ from ..errors import ConvergenceError
 from ..models import RateModel
 from ..models.dynamics import _advance, _newton, _scaled_residual
 from ..models.rate import AbstractRateModel
-from .gradients import _accumulate
+from .gradients import _accumulate, _check_readout
 
 LOSSES = ("mse", "cross_entropy")
 
@@ -147,13 +147,7 @@ def prepare_fixed_point(model, x, y, *, loss="mse", readout=None, trainable=None
     if not isinstance(model, AbstractRateModel):
         raise TypeError(f"`model` must be a RateModel, CurrentModel or TwoVariableModel; got {describe(model)}.")
     check_choice("loss", loss, LOSSES)
-    if readout is not None:
-        R = check_real_array("readout", readout)
-        if R.ndim != 2 or R.shape[1] != model.n:
-            raise ValueError(f"`readout` must have shape (n_out, n) = (n_out, {model.n}); got shape {R.shape}.")
-        n_out = R.shape[0]
-    else:
-        R, n_out = None, model.n
+    R, n_out = _check_readout(readout, model)
     xs, bx = _rows("x", x, model.n_in, "n_in")
     ys, by = _rows("y", y, n_out, "n_out")
     if bx and by and xs.shape[0] != ys.shape[0]:

@@ -212,13 +212,7 @@ def prepare(model, x, y, *, dt, r0=None, step="euler", loss="mse", weights=None,
     dt = check_positive("dt", dt, unit="s")
     check_choice("step", step, STEPS)
     check_choice("loss", loss, LOSSES)
-    if readout is not None:
-        R = check_real_array("readout", readout)
-        if R.ndim != 2 or R.shape[1] != model.n:
-            raise ValueError(f"`readout` must have shape (n_out, n) = (n_out, {model.n}); got shape {R.shape}.")
-        n_out = R.shape[0]
-    else:
-        R, n_out = None, model.n
+    R, n_out = _check_readout(readout, model)
     xs, bx = _sequence("x", x, "T", model.n_in, "n_in")
     ys, by = _sequence("y", y, "T", n_out, "n_out")
     if xs.shape[1] != ys.shape[1]:
@@ -368,14 +362,34 @@ def _zero_grads(pb: Problem):
 # ------------------------------------------------------------------------------- methods
 
 
-def _bptt_one(pb: Problem, x, y, grads, window: int | None):
-    model = pb.model
-    S, rates, o = _forward(pb, model, x)
+def _check_readout(readout, model):
+    """(R, n_out): a validated readout matrix (n_out, n), or (None, n) for the identity."""
+    if readout is None:
+        return None, model.n
+    R = check_real_array("readout", readout)
+    if R.ndim != 2 or R.shape[1] != model.n:
+        raise ValueError(f"`readout` must have shape (n_out, n) = (n_out, {model.n}); got shape {R.shape}.")
+    return R, R.shape[0]
+
+
+def _forward_and_loss(pb: Problem, x, y, grads):
+    """The forward pass and the loss terms of one sequence, or None (gradients set to NaN)
+    when the trajectory diverged."""
+    S, rates, o = _forward(pb, pb.model, x)
     if rates is None:
         for g in grads.values():
             g += np.nan
-        return math.nan
+        return None
     loss, dl_do = _loss_terms(pb, o, y)
+    return S, rates, o, loss, dl_do
+
+
+def _bptt_one(pb: Problem, x, y, grads, window: int | None):
+    model = pb.model
+    fwd = _forward_and_loss(pb, x, y, grads)
+    if fwd is None:
+        return math.nan
+    S, rates, o, loss, dl_do = fwd
     T = x.shape[0]
     params = [k for k in pb.trainable if k not in EXTRA]
     if "readout" in pb.trainable:
@@ -421,12 +435,10 @@ def _trace_model(model, approx):
 
 def _rtrl_one(pb: Problem, x, y, grads, approx=None):
     model = pb.model
-    S, rates, o = _forward(pb, model, x)
-    if rates is None:
-        for g in grads.values():
-            g += np.nan
+    fwd = _forward_and_loss(pb, x, y, grads)
+    if fwd is None:
         return math.nan
-    loss, dl_do = _loss_terms(pb, o, y)
+    S, rates, o, loss, dl_do = fwd
     params = [k for k in pb.trainable if k not in EXTRA]
     if "readout" in pb.trainable:
         grads["readout"] += dl_do.T @ rates
